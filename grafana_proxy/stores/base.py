@@ -1,0 +1,138 @@
+"""The small interfaces every store implements. Callers (targets, ingest, monitoring, CLI) depend on
+these protocols only; the SQLAlchemy implementations live beside them. Values in and out are the
+plain types of ``grafana_proxy.model`` (never ORM rows). All times are epoch milliseconds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from grafana_proxy.model import (
+    AccessKey,
+    AppResult,
+    EndpointFilter,
+    EndpointRecord,
+    EndpointSummary,
+    SeriesData,
+    SeriesKind,
+    TimeRange,
+)
+
+Aggregation = Literal["avg", "min", "max", "sum", "count", "last"]
+
+
+@dataclass(frozen=True)
+class Point:
+    """One raw sample of a named series."""
+
+    name: str
+    timestamp: int
+    value: float
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached; the API answers 503 and the caller may retry."""
+
+
+class EndpointStore(Protocol):
+    def upsert(self, project: str, uid: str, fields: Mapping[str, Any]) -> EndpointRecord:
+        """Create the record or update the given fields only (partial update); return the result.
+        Unknown field names raise ``ValueError`` naming the field."""
+
+    def get(self, project: str, uid: str) -> EndpointRecord | None: ...
+
+    def list(self, project: str, flt: EndpointFilter | None = None) -> list[EndpointRecord]: ...
+
+    def summaries(self, project: str, flt: EndpointFilter | None = None) -> list[EndpointSummary]:
+        """The endpoints table, fast: reads only the summary columns (10,000 rows in a few ms)."""
+
+    def uids(self, project: str) -> list[str]: ...
+
+    def projects(self) -> list[str]:
+        """Every project that has at least one endpoint, sorted."""
+
+    def delete(self, project: str, uid: str) -> bool:
+        """Remove the record, its series and its results; False when it did not exist."""
+
+
+class SeriesStore(Protocol):
+    def write(self, project: str, endpoint_uid: str, kind: SeriesKind, points: Iterable[Point]) -> int:
+        """Store raw points and update every rollup tier in one transaction; return how many points
+        were new. Re-sending a point with the same (name, timestamp) is ignored (idempotent)."""
+
+    def names(self, project: str, endpoint_uid: str | None, kind: SeriesKind) -> list[str]:
+        """Series names of one endpoint (or of every endpoint of the project when None), sorted."""
+
+    def query(
+        self,
+        project: str,
+        endpoint_uids: Sequence[str] | None,
+        kind: SeriesKind,
+        names: Sequence[str] | None,
+        time_range: TimeRange,
+        step_ms: int,
+        agg: Aggregation = "avg",
+    ) -> list[SeriesData]:
+        """Bucketed series: one entry per (endpoint, name) that has data in the range, buckets of at
+        least ``step_ms`` (rounded up to the chosen tier's size) aligned to multiples of the step.
+        Reads the coarsest tier whose bucket size is <= step_ms, so long ranges never scan raw points.
+        ``None`` for uids/names means all."""
+
+    def latest(
+        self, project: str, endpoint_uids: Sequence[str] | None, kind: SeriesKind, names: Sequence[str]
+    ) -> dict[tuple[str, str], tuple[int, float]]:
+        """Last (timestamp, value) per (endpoint_uid, name)."""
+
+    def prune(self, now_ms: int) -> dict[str, int]:
+        """Apply retention per tier; return deleted row counts per tier."""
+
+
+class ResultStore(Protocol):
+    def write(self, project: str, results: Sequence[AppResult]) -> int:
+        """Store results; a result with the same (endpoint, application, name, end_infer_time) replaces
+        the earlier one. Returns the number written."""
+
+    def query(
+        self,
+        project: str,
+        time_range: TimeRange,
+        endpoint_uids: Sequence[str] | None = None,
+        application: str | None = None,
+        names: Sequence[str] | None = None,
+        min_status: int | None = None,
+    ) -> list[AppResult]:
+        """Results whose end_infer_time lies in the range, ordered by end_infer_time."""
+
+    def latest(
+        self, project: str, endpoint_uids: Sequence[str] | None = None, application: str | None = None
+    ) -> list[AppResult]:
+        """The newest result per (endpoint, application, name)."""
+
+    def applications(self, project: str, endpoint_uid: str | None = None) -> list[str]: ...
+
+    def names(
+        self, project: str, endpoint_uid: str | None = None, application: str | None = None
+    ) -> list[str]: ...
+
+
+class KeyStore(Protocol):
+    def create(self, name: str, projects: Sequence[str] | None, scope: str) -> tuple[AccessKey, str]:
+        """Create a key; return it with its secret, which is never stored and cannot be shown again."""
+
+    def verify(self, secret: str) -> AccessKey | None:
+        """The live key for this secret (hash compared in constant time), or None."""
+
+    def list(self) -> list[AccessKey]: ...
+
+    def revoke(self, key_id: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Stores:
+    """Everything the service reads and writes, opened from one database URL."""
+
+    endpoints: EndpointStore
+    series: SeriesStore
+    results: ResultStore
+    keys: KeyStore

@@ -1,0 +1,1 @@
+"""Targets: one module per ``target_endpoint``, found through :mod:`grafana_proxy.targets.registry`."""
