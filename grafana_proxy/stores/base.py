@@ -111,9 +111,7 @@ class ResultStore(Protocol):
 
     def applications(self, project: str, endpoint_uid: str | None = None) -> list[str]: ...
 
-    def names(
-        self, project: str, endpoint_uid: str | None = None, application: str | None = None
-    ) -> list[str]: ...
+    def names(self, project: str, endpoint_uid: str | None = None, application: str | None = None) -> list[str]: ...
 
 
 class KeyStore(Protocol):

@@ -1,0 +1,55 @@
+"""``POST /api/v1/projects/{project}/events``: inference events in, 2xx only once the batch is durable.
+
+The pipeline lives on ``app.state.ingest`` (see ``grafana_proxy.ingest.service.ingest_lifespan``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from grafana_proxy.auth import WritableProject
+from grafana_proxy.errors import ApiError, json_response
+from grafana_proxy.ingest.events import InvalidEvent, parse_batch
+from grafana_proxy.ingest.pipeline import IngestPipeline
+
+router = APIRouter(prefix="/api/v1/projects/{project}", tags=["ingest"])
+
+
+def get_pipeline(request: Request) -> IngestPipeline:
+    pipeline: IngestPipeline | None = getattr(request.app.state, "ingest", None)
+    if pipeline is None:
+        raise ApiError(503, "event ingest is not running in this process", "ingest unavailable")
+    return pipeline
+
+
+PipelineDep = Annotated[IngestPipeline, Depends(get_pipeline)]
+
+
+@router.post(
+    "/events",
+    summary="Record a batch of inference events",
+    description='A JSON list of events (or {"events": [...]}). Each needs endpoint_id (or function_uri and '
+    "model), timestamp, request_id; optional inputs (feature vectors or named features), feature_names, "
+    "outputs, latency (microseconds), error, model_class, labels. The whole batch is refused (400) if one "
+    "event is malformed. 202 means the batch is durable; re-sending the same request_ids is harmless.",
+    status_code=202,
+)
+async def post_events(project: WritableProject, request: Request, pipeline: PipelineDep) -> Response:
+    body = await request.body()
+    try:
+        payload: Any = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}", "invalid JSON") from None
+    try:
+        events = parse_batch(project, payload, pipeline.config.ingest_max_batch_events)
+    except InvalidEvent as exc:
+        return json_response(
+            {"message": str(exc), "error": "invalid event", "index": exc.index, "field": exc.field}, 400
+        )
+    # fsync is blocking: keep it off the event loop.
+    await run_in_threadpool(pipeline.submit, events)
+    return json_response({"accepted": len(events), "durable": True}, 202)

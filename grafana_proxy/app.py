@@ -1,0 +1,70 @@
+"""``create_app(settings)``: the FastAPI application. It mounts routers and middleware, nothing else."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+
+from grafana_proxy import __version__
+from grafana_proxy.api import endpoints
+from grafana_proxy.auth import KeyVerifier
+from grafana_proxy.deps import StoresDep
+from grafana_proxy.errors import error_response, install_error_handlers, json_response
+from grafana_proxy.middleware import BodyLimitMiddleware, RequestLogMiddleware
+from grafana_proxy.protocol import infinity, simplejson, simpod
+from grafana_proxy.settings import AuthMode, Settings
+from grafana_proxy.stores.base import Stores
+from grafana_proxy.targets.registry import load_registry
+
+logger = logging.getLogger("grafana_proxy")
+
+DATASOURCE_PREFIXES = ("/api/grafana-proxy/model-endpoints", "/api/v1/grafana-proxy/model-endpoints")
+
+
+def create_app(settings: Settings, stores: Stores | None = None) -> FastAPI:
+    if stores is None:
+        from grafana_proxy.stores.engine import open_stores
+
+        stores = open_stores(settings)
+    if settings.auth == AuthMode.none:
+        logger.warning(
+            "GRAFANA_PROXY_AUTH=none: access keys are NOT checked; anyone who can reach this port can "
+            "read and write every project. Use it for local experiments only."
+        )
+    app = FastAPI(
+        title="grafana-proxy",
+        version=__version__,
+        description="One Grafana datasource for models in production (SimpleJSON, simPod JSON, Infinity).",
+        redirect_slashes=False,  # the plugins call the prefix with and without "/"; both must be 200
+    )
+    app.state.settings = settings
+    app.state.stores = stores
+    app.state.registry = load_registry()
+    app.state.key_verifier = KeyVerifier(stores.keys)
+    install_error_handlers(app)
+    for prefix in DATASOURCE_PREFIXES:
+        app.include_router(simplejson.router, prefix=prefix, tags=["datasource"])
+        app.include_router(simpod.router, prefix=prefix, tags=["datasource"])
+        app.include_router(infinity.router, prefix=prefix, tags=["datasource"])
+    app.include_router(endpoints.router)
+    _add_health(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLogMiddleware)
+    return app
+
+
+def _add_health(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
+    def healthz() -> Response:
+        return json_response({"status": "ok"})
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers")
+    def readyz(stores: StoresDep) -> Response:
+        try:
+            stores.endpoints.projects()
+        except Exception as exc:  # any failure means "not ready"; the reason goes to the log
+            logger.warning("readiness check failed: %s", type(exc).__name__)
+            return error_response(503, "the database does not answer", "not ready")
+        return json_response({"status": "ready"})

@@ -1,0 +1,75 @@
+"""Reading the archive: the window of one endpoint as a DataFrame (for the controller and apps)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import fsspec
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from grafana_proxy.archive.layout import BASE_FIELDS, FEATURE_PREFIX, REPLACES_KEY, open_root, partition_path
+
+
+def _days(start_ms: int, end_ms: int) -> list[str]:
+    first = datetime.fromtimestamp(start_ms / 1000, tz=UTC).date()
+    last = datetime.fromtimestamp(max(start_ms, end_ms - 1) / 1000, tz=UTC).date()
+    return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+
+def visible_files(fs: fsspec.AbstractFileSystem, directory: str) -> list[str]:
+    """Parquet files of one partition, minus those a compacted file says it replaces (a compaction that was
+    interrupted before deleting its sources must not show their rows twice)."""
+    try:
+        names = fs.ls(directory, detail=False)
+    except FileNotFoundError:
+        return []
+    files = sorted(
+        str(n) for n in names if str(n).endswith(".parquet") and not str(n).rsplit("/", 1)[-1].startswith((".", "_"))
+    )
+    replaced: set[str] = set()
+    for path in files:
+        if path.rsplit("/", 1)[-1].startswith("part-c"):
+            meta = pq.read_schema(path, filesystem=fs).metadata or {}
+            replaced.update(meta.get(REPLACES_KEY, b"").decode().split("\n"))
+    return [p for p in files if p.rsplit("/", 1)[-1] not in replaced]
+
+
+def read_table(fs: fsspec.AbstractFileSystem, files: list[str], start_ms: int, end_ms: int) -> pa.Table:
+    # Files of one endpoint may differ in feature columns (a feature added later): read with the union.
+    schema = pa.unify_schemas([pq.read_schema(f, filesystem=fs) for f in files], promote_options="permissive")
+    dataset = ds.dataset(files, schema=schema.remove_metadata(), format="parquet", filesystem=fs)
+    start = pa.scalar(start_ms, pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+    end = pa.scalar(end_ms, pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+    return dataset.to_table(filter=(ds.field("timestamp") >= start) & (ds.field("timestamp") < end))
+
+
+def read_window(url: str, project: str, endpoint_uid: str, start_ms: int, end_ms: int) -> pd.DataFrame:
+    """Raw rows of one endpoint with ``start_ms <= timestamp < end_ms``, ordered by time.
+
+    Columns: ``timestamp`` (int epoch ms), ``request_id``, ``row``, ``latency`` (µs), ``error``, ``output``
+    (JSON text), ``prediction`` (float or NaN), ``raw`` (JSON text of a request not understood), then one column per feature under its own name (features
+    named like a base column keep their ``feature.`` prefix). ``df.attrs["feature_names"]`` lists the
+    feature columns. An empty frame (with the base columns) when nothing was archived."""
+    fs, root = open_root(url)
+    files: list[str] = []
+    for date in _days(start_ms, end_ms):
+        files.extend(visible_files(fs, partition_path(root, project, endpoint_uid, date)))
+    base = [f.name for f in BASE_FIELDS]
+    if not files:
+        empty = pd.DataFrame({name: pd.Series(dtype="float64") for name in base})
+        empty.attrs["feature_names"] = []
+        return empty
+    table = read_table(fs, files, start_ms, end_ms)
+    table = table.set_column(0, "timestamp", table.column("timestamp").cast(pa.int64()))
+    renames: dict[str, str] = {}
+    for name in table.column_names:
+        if name.startswith(FEATURE_PREFIX):
+            short = name[len(FEATURE_PREFIX) :]
+            renames[name] = name if short in base else short
+    frame = table.rename_columns([renames.get(n, n) for n in table.column_names]).to_pandas()
+    frame = frame.sort_values(["timestamp", "request_id", "row"], kind="stable", ignore_index=True)
+    frame.attrs["feature_names"] = list(renames.values())
+    return frame

@@ -1,0 +1,128 @@
+"""Access keys on every request.
+
+Grafana sends the key in a custom header: ``X-V3io-Session-Key`` (MLRun's), then ``X-V3io-Access-Key``,
+then ``Authorization: Bearer``. Verified keys are cached for a few seconds under the SHA-256 of the
+secret (never the secret), so a panel refresh costs no database round trip for the key; a revoked
+key stops working within that TTL."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from grafana_proxy.deps import SettingsDep
+from grafana_proxy.errors import ApiError
+from grafana_proxy.model import AccessKey
+from grafana_proxy.settings import AuthMode
+from grafana_proxy.stores.base import KeyStore
+from grafana_proxy.targets.base import Access
+
+KEY_HEADERS = ("x-v3io-session-key", "x-v3io-access-key")
+CACHE_TTL_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's id (None without auth), what it may read, whether it may write."""
+
+    key_id: str | None
+    access: Access
+    can_write: bool
+
+    def check_project(self, project: str) -> None:
+        if not self.access.allows(project):
+            raise ApiError(403, f"this access key may not use project {project!r}")
+
+
+OPEN_PRINCIPAL = Principal(key_id=None, access=Access(projects=None), can_write=True)
+
+
+class KeyVerifier:
+    """Verifies secrets against the key store with a short-lived cache."""
+
+    def __init__(self, keys: KeyStore, ttl: float = CACHE_TTL_SECONDS) -> None:
+        self._keys = keys
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, AccessKey | None]] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, secret: str) -> AccessKey | None:
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        key = self._keys.verify(secret)
+        with self._lock:
+            if len(self._cache) > 10_000:  # bound memory under a flood of random keys
+                self._cache.clear()
+            self._cache[digest] = (now + self._ttl, key)
+        return key
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+
+def extract_key(request: Request) -> str | None:
+    for header in KEY_HEADERS:
+        value = request.headers.get(header, "").strip()
+        if value:
+            return value
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def authenticate(request: Request, settings: SettingsDep) -> Principal:
+    if settings.auth == AuthMode.none:
+        return OPEN_PRINCIPAL
+    secret = extract_key(request)
+    if secret is None:
+        raise ApiError(
+            401,
+            "missing access key: send it in the X-V3io-Session-Key header "
+            "(or X-V3io-Access-Key, or Authorization: Bearer <key>)",
+        )
+    verifier: KeyVerifier = request.app.state.key_verifier
+    key = verifier.verify(secret)
+    if key is None:
+        raise ApiError(401, "unknown or revoked access key; create one with `grafana-proxy keys create`")
+    projects = None if key.projects is None else frozenset(key.projects)
+    return Principal(key_id=key.key_id, access=Access(projects=projects), can_write=key.can_write)
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+def require_writer(principal: PrincipalDep) -> Principal:
+    if not principal.can_write:
+        raise ApiError(403, "this access key is read-only; the write API needs a key created with --write")
+    return principal
+
+
+WriterDep = Annotated[Principal, Depends(require_writer)]
+
+
+def project_reader(project: str, principal: PrincipalDep) -> str:
+    """Path parameter ``project`` the caller may read."""
+    principal.check_project(project)
+    return project
+
+
+def project_writer(project: str, principal: WriterDep) -> str:
+    """Path parameter ``project`` the caller may write."""
+    principal.check_project(project)
+    return project
+
+
+ReadableProject = Annotated[str, Depends(project_reader)]
+WritableProject = Annotated[str, Depends(project_writer)]

@@ -1,0 +1,38 @@
+"""``grafana-proxy serve``: run the HTTP service with uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from grafana_proxy.cli.common import err, load_settings
+from grafana_proxy.settings import AuthMode, Settings
+
+
+def run_server(settings: Settings, host: str, port: int) -> None:
+    """Serve ``create_app(settings)`` until interrupted. Shared by ``serve`` and ``demo``."""
+    import uvicorn
+
+    from grafana_proxy.app import create_app
+    from grafana_proxy.logs import setup_logging
+
+    setup_logging(settings.log_level, settings.log_json)
+    if settings.auth == AuthMode.none:
+        err.print(
+            "[bold red]WARNING: GRAFANA_PROXY_AUTH=none — access keys are NOT checked. Anyone who can "
+            f"reach {host}:{port} can read and write every project. Local experiments only.[/]"
+        )
+    app = create_app(settings)
+    # uvicorn's access log prints the query string; the app's own request log prints method, path and
+    # status only, so nothing a client sends (keys travel in headers) can reach a log line.
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level=settings.log_level.lower())
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: GRAFANA_PROXY_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: GRAFANA_PROXY_PORT).")] = None,
+) -> None:
+    """Serve the Grafana datasource API and the write API."""
+    settings = load_settings()
+    run_server(settings, host or settings.host, port or settings.port)

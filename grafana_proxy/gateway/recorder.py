@@ -1,0 +1,168 @@
+"""Recording gateway calls off the request path.
+
+A call is put on a bounded in-memory queue (no parsing, no I/O on the request path); a background task drains
+it in batches, turns calls into events and hands them to the durable spool, then writes the audit-table rows.
+When the queue is full the call is spooled synchronously instead — slower for that request, never lost."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import logging
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from grafana_proxy.gateway.shapes import understand
+from grafana_proxy.gateway.table import CallRow, CallTable
+from grafana_proxy.ingest.events import EventIn, NormalEvent, normalize
+from grafana_proxy.ingest.pipeline import IngestPipeline
+
+log = logging.getLogger(__name__)
+_DRAIN_BATCH = 500
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    timestamp: int  # epoch ms when the call arrived
+    request_id: str
+    method: str
+    path: str
+    status: int
+    latency: float  # microseconds, upstream round trip
+    request_body: bytes
+    response_body: bytes
+    error: str | None
+    response_encoding: str | None = None  # the body is forwarded as is, so it may be compressed
+
+
+def _decoded(body: bytes, encoding: str | None) -> bytes:
+    if encoding in ("gzip", "x-gzip"):
+        return gzip.decompress(body)
+    if encoding == "deflate":
+        return zlib.decompress(body)
+    return body
+
+
+def _json(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body.decode("utf-8", "replace")
+
+
+class CallRecorder:
+    def __init__(
+        self,
+        pipeline: IngestPipeline,
+        project: str,
+        function: str,
+        model: str | None,
+        queue_size: int,
+        table: CallTable | None = None,
+    ) -> None:
+        self._pipeline = pipeline
+        self._project = project
+        self._function = function
+        self._model = model
+        self._table = table
+        self._queue: asyncio.Queue[RecordedCall] = asyncio.Queue(maxsize=queue_size)
+        self._task: asyncio.Task[None] | None = None
+        self.spooled_inline = 0  # calls recorded on the request path because the queue was full
+
+    def to_event(self, call: RecordedCall) -> NormalEvent:
+        request = _json(call.request_body)
+        try:
+            response = _json(_decoded(call.response_body, call.response_encoding))
+        except (OSError, zlib.error):
+            response = None
+        seen = understand(call.path, request, response)
+        name = self._model or seen.model or "default"
+        version = seen.version
+        base: dict[str, Any] = {
+            "function_uri": f"{self._project}/{self._function}",
+            "model": f"{name}:{version}" if version else name,
+            "timestamp": call.timestamp,
+            "request_id": call.request_id,
+            "latency": call.latency,
+            "error": call.error,
+        }
+        try:
+            event = normalize(
+                self._project,
+                EventIn.model_validate(
+                    {**base, "inputs": seen.inputs, "feature_names": seen.feature_names, "outputs": seen.outputs}
+                ),
+            )
+        except (ValidationError, ValueError):
+            # Shapes we cannot tabulate (images, nested tensors): keep the call, with its raw JSON.
+            event = normalize(self._project, EventIn.model_validate(base))
+            event.raw, event.outputs = request, [response]
+            return event
+        event.raw = seen.raw
+        return event
+
+    def _row(self, call: RecordedCall) -> CallRow:
+        return CallRow(
+            timestamp=call.timestamp,
+            method=call.method,
+            path=call.path,
+            status=call.status,
+            request=call.request_body.decode("utf-8", "replace"),
+            response=_decoded(call.response_body, call.response_encoding).decode("utf-8", "replace"),
+            latency=call.latency,
+            request_id=call.request_id,
+        )
+
+    def _persist(self, calls: list[RecordedCall]) -> None:
+        self._pipeline.submit([self.to_event(c) for c in calls])
+        if self._table is not None:
+            try:
+                self._table.write([self._row(c) for c in calls])
+            except Exception:
+                # The events are already durable; the audit table is best effort and says so in the log.
+                log.exception("could not write %d rows to the gateway table", len(calls))
+
+    async def record(self, call: RecordedCall) -> None:
+        try:
+            self._queue.put_nowait(call)
+        except asyncio.QueueFull:
+            self.spooled_inline += 1
+            await run_in_threadpool(self._persist, [call])
+
+    async def _drain(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < _DRAIN_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            while True:
+                try:
+                    await run_in_threadpool(self._persist, batch)
+                    break
+                except Exception:
+                    # Disk full or similar: keep the batch and retry; record() spools inline meanwhile.
+                    log.exception("could not spool %d gateway calls; retrying", len(batch))
+                    await asyncio.sleep(1.0)
+            for _ in batch:
+                self._queue.task_done()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def flush(self) -> None:
+        """Wait until every queued call is spooled."""
+        await self._queue.join()
+
+    async def stop(self) -> None:
+        await self.flush()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

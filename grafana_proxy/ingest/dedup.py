@@ -1,0 +1,71 @@
+"""Idempotency on ``request_id``.
+
+The index remembers, per (project, request_id), the spool position where that id was *first* seen. An event is
+processed only at that position: a client's retry (same id, later position) is skipped, while replaying the
+spool after a crash (same id, same position) is processed again — so the decision is a pure function of the
+spool and survives kill -9 at any point without losing or double-counting.
+
+Kept in a small SQLite file beside the spool because positions are local to one spool; rows older than the
+retention are pruned (a retry after that long is treated as new)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS request_ids (
+    project TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    seen_ms INTEGER NOT NULL,
+    PRIMARY KEY (project, request_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS request_ids_seen ON request_ids (seen_ms);
+"""
+
+
+class DedupIndex:
+    def __init__(self, path: Path) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # Losing the last commits on power loss is harmless: they are re-derived from the spool on replay.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def first_occurrences(self, keys: Sequence[tuple[str, str, int]]) -> list[bool]:
+        """For each (project, request_id, position): True when this position is the id's first one."""
+        now = int(time.time() * 1000)
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO request_ids VALUES (?, ?, ?, ?)",
+                    [(p, r, pos, now) for p, r, pos in keys],
+                )
+                first: dict[tuple[str, str], int] = {}
+                for chunk_start in range(0, len(keys), 400):
+                    chunk = keys[chunk_start : chunk_start + 400]
+                    where = " OR ".join(["(project = ? AND request_id = ?)"] * len(chunk))
+                    params = [v for p, r, _ in chunk for v in (p, r)]
+                    for project, request_id, position in self._db.execute(
+                        f"SELECT project, request_id, position FROM request_ids WHERE {where}", params
+                    ):
+                        first[(project, request_id)] = position
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return [first.get((p, r)) == pos for p, r, pos in keys]
+
+    def prune(self, older_than_ms: int) -> int:
+        with self._lock:
+            return self._db.execute("DELETE FROM request_ids WHERE seen_ms < ?", (older_than_ms,)).rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

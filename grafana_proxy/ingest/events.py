@@ -1,0 +1,219 @@
+"""Inference events as clients send them, their validation and their normal form.
+
+A batch is validated event by event so a 400 can name the first bad event and field; valid events are turned
+into ``NormalEvent`` (endpoint uid resolved, timestamp in epoch ms, inputs as rows aligned with feature names)
+*before* they are spooled, so replaying the spool is deterministic."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Scalar = float | int | str | bool | None
+
+
+class InvalidEvent(ValueError):
+    """Event ``index`` of a batch is malformed at ``field``; the whole batch is refused."""
+
+    def __init__(self, index: int, field_name: str, reason: str) -> None:
+        super().__init__(f"event {index}: field '{field_name}': {reason}")
+        self.index = index
+        self.field = field_name
+        self.reason = reason
+
+
+def _to_epoch_ms(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a time")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError("not a finite number")
+        # Seconds, milliseconds and microseconds are told apart by magnitude (all plausible dates).
+        if value < 1e11:
+            return int(value * 1000)
+        if value < 1e14:
+            return int(value)
+        return int(value / 1000)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("expected epoch seconds/ms or an ISO 8601 time") from None
+        if parsed.tzinfo is None:
+            raise ValueError("ISO time needs a timezone (e.g. 'Z')")
+        return int(parsed.timestamp() * 1000)
+    raise ValueError("expected epoch seconds/ms or an ISO 8601 time")
+
+
+class EventIn(BaseModel):
+    """One inference event as posted (MLRun's field names; ``when`` and ``predictions`` are aliases)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    endpoint_id: str | None = Field(default=None, min_length=1, max_length=64)
+    function_uri: str | None = Field(default=None, min_length=1, max_length=255)
+    model: str | None = Field(default=None, min_length=1, max_length=255)
+    model_class: str | None = Field(default=None, max_length=255)
+    timestamp: int = Field(alias="when")
+    request_id: str = Field(min_length=1, max_length=128)
+    inputs: list[list[Scalar]] | list[dict[str, Scalar]] | dict[str, Scalar] | list[Scalar] | None = None
+    feature_names: list[str] | None = None
+    outputs: Any = Field(default=None, alias="predictions")
+    latency: float | None = Field(default=None, ge=0, description="Microseconds.")
+    error: str | None = Field(default=None, max_length=10_000)
+    labels: dict[str, str] | None = None
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> int:
+        return _to_epoch_ms(value)
+
+    @field_validator("latency")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("latency must be a finite number of microseconds")
+        return value
+
+    @model_validator(mode="after")
+    def _identity(self) -> EventIn:
+        if self.endpoint_id is None and (self.function_uri is None or self.model is None):
+            raise ValueError("give endpoint_id, or function_uri and model")
+        return self
+
+
+@dataclass
+class NormalEvent:
+    """A validated event in the form the pipeline works on (and the spool stores)."""
+
+    project: str
+    endpoint_uid: str
+    request_id: str
+    timestamp: int
+    feature_names: list[str]
+    # True when the names came from the client (or named inputs), False when positional defaults.
+    named: bool
+    rows: list[list[Scalar]]
+    outputs: list[Any]
+    latency: float | None
+    error: str | None
+    function_uri: str = ""
+    model: str = ""
+    model_class: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    # The request as sent when its shape was not understood (gateway only); archived as JSON text.
+    raw: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NormalEvent:
+        return cls(**data)
+
+
+def split_function_uri(project: str, function_uri: str) -> tuple[str, str, str]:
+    """``[project/]function[:tag|@hash]`` -> (project, function, tag or hash or '')."""
+    if "/" in function_uri:
+        project, function_uri = function_uri.split("/", 1)
+    for sep in ("@", ":"):
+        if sep in function_uri:
+            function, tag = function_uri.split(sep, 1)
+            return project, function, tag
+    return project, function_uri, ""
+
+
+def endpoint_uid(project: str, function_uri: str, model: str) -> str:
+    """MLRun's ``EndpointUID``: sha1 of ``{project}_{function}_{tag or 'N/A'}_{model}_{version or 'N/A'}``."""
+    fn_project, function, tag = split_function_uri(project, function_uri)
+    name, _, version = model.partition(":")
+    key = f"{fn_project}_{function}_{tag or 'N/A'}_{name}_{version or 'N/A'}"
+    return hashlib.sha1(key.encode()).hexdigest()
+
+
+def _rows(event: EventIn) -> tuple[list[str], bool, list[list[Scalar]]]:
+    """Inputs as rows aligned with feature names, whichever shape the client used."""
+    inputs = event.inputs
+    given = event.feature_names
+    if inputs is None:
+        return list(given or []), given is not None, []
+    if isinstance(inputs, dict):
+        return list(inputs), True, [list(inputs.values())]
+    dicts = [item for item in inputs if isinstance(item, dict)]
+    if dicts and len(dicts) == len(inputs):
+        names: list[str] = []
+        for item in dicts:
+            names.extend(k for k in item if k not in names)
+        return names, True, [[item.get(n) for n in names] for item in dicts]
+    lists = [item for item in inputs if isinstance(item, list)]
+    rows: list[list[Scalar]]
+    if lists and len(lists) == len(inputs):
+        rows = [list(r) for r in lists]
+    elif not lists and not dicts:
+        rows = [[v for v in inputs if not isinstance(v, list | dict)]]  # one flat feature vector
+    else:
+        raise ValueError("mix of feature vectors, named rows and plain values")
+    width = max((len(r) for r in rows), default=0)
+    if given is not None:
+        if any(len(r) != len(given) for r in rows):
+            raise ValueError("every input row needs one value per feature name")
+        return list(given), True, rows
+    return [f"f{i}" for i in range(width)], False, [r + [None] * (width - len(r)) for r in rows]
+
+
+def _outputs(outputs: Any, n_rows: int) -> list[Any]:
+    """One output per input row: a list of the same length is split, anything else is kept whole."""
+    if isinstance(outputs, list) and len(outputs) == n_rows and n_rows > 0:
+        return list(outputs)
+    if isinstance(outputs, dict) and "outputs" in outputs and isinstance(outputs["outputs"], list):
+        return _outputs(outputs["outputs"], n_rows)
+    return [outputs] * max(n_rows, 1) if outputs is not None else [None] * n_rows
+
+
+def normalize(project: str, event: EventIn) -> NormalEvent:
+    uid = event.endpoint_id or endpoint_uid(project, event.function_uri or "", event.model or "")
+    names, named, rows = _rows(event)
+    return NormalEvent(
+        project=project,
+        endpoint_uid=uid,
+        request_id=event.request_id,
+        timestamp=event.timestamp,
+        feature_names=names,
+        named=named,
+        rows=rows,
+        outputs=_outputs(event.outputs, len(rows)),
+        latency=event.latency,
+        error=event.error,
+        function_uri=event.function_uri or "",
+        model=event.model or "",
+        model_class=event.model_class or "",
+        labels=dict(event.labels or {}),
+    )
+
+
+def parse_batch(project: str, body: Any, max_events: int) -> list[NormalEvent]:
+    """Validate a whole batch (a JSON list, or ``{"events": [...]}``); raise ``InvalidEvent`` for the first
+    bad one so nothing of a bad batch is stored."""
+    items = body.get("events") if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise InvalidEvent(0, "events", 'expected a JSON list of events or {"events": [...]}')
+    if len(items) > max_events:
+        raise InvalidEvent(max_events, "events", f"at most {max_events} events per batch")
+    out: list[NormalEvent] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InvalidEvent(index, "(event)", "expected a JSON object")
+        try:
+            out.append(normalize(project, EventIn.model_validate(item)))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"]) or "(event)"
+            raise InvalidEvent(index, loc, first["msg"]) from None
+        except ValueError as exc:
+            raise InvalidEvent(index, "inputs", str(exc)) from None
+    return out

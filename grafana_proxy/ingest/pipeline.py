@@ -1,0 +1,266 @@
+"""The ingest pipeline: spool -> (dedup) -> endpoint registry, stream windows, feature samples, archive.
+
+``submit`` makes a validated batch durable (spool fsync) and returns; a worker thread folds the spool into the
+stores. The fold is deterministic from a snapshot ``(spool position, window state)`` written only when the
+archive buffer is empty, so recovery after kill -9 = load the snapshot, finish an interrupted archive flush,
+and replay the spool after the position. Every effect of a replay is idempotent: series points are keyed by
+time, record fields are absolute values, archive files are named after the spool position they start at."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from grafana_proxy.archive.writer import ArchiveBuffer
+from grafana_proxy.ingest.config import PipelineConfig
+from grafana_proxy.ingest.dedup import DedupIndex
+from grafana_proxy.ingest.events import NormalEvent
+from grafana_proxy.ingest.registry import EndpointRegistry
+from grafana_proxy.ingest.spool import Spool, SpoolReader
+from grafana_proxy.ingest.windows import EndpointWindows, Windows
+from grafana_proxy.model import SeriesKind
+from grafana_proxy.stores.base import Point, Stores
+
+log = logging.getLogger(__name__)
+_POSITION_BITS = 20  # event position = spool seq << 20 | index in batch (batches are capped far below 2**20)
+
+
+class SpoolLocked(RuntimeError):
+    """Another process already runs a pipeline on this spool directory."""
+
+
+class IngestPipeline:
+    def __init__(self, config: PipelineConfig, stores: Stores, name: str = "serve") -> None:
+        self.config = config
+        self._stores = stores
+        self._dir = config.spool_dir / name
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(self._dir / "LOCK", "w")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            raise SpoolLocked(f"spool {self._dir} is in use by another process") from None
+        self._work = threading.RLock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.spool = Spool(self._dir / "wal", config.spool_segment_bytes)
+        self._dedup = DedupIndex(self._dir / "dedup.sqlite")
+        self.spool_id: str = self._load_state().get("spool_id") or uuid.uuid4().hex[:12]
+        self._registry = EndpointRegistry(stores.endpoints, self.spool_id)
+        self._last_window_flush = 0.0
+        self._last_prune = 0.0
+        self._recover()
+
+    def _recover(self) -> None:
+        """(Re)build the in-memory state from the last snapshot; the spool replay then redoes the rest."""
+        state = self._load_state()
+        self._position: int = state.get("position", 0)
+        self._windows = Windows(self.config.period_ms, self.config.lateness_ms)
+        for item in state.get("windows", []):
+            self._windows.endpoints[(item["project"], item["uid"])] = EndpointWindows.from_json(item["state"])
+        self._archive = ArchiveBuffer(self.config.archive_url, self.spool_id)
+        self._touched: set[tuple[str, str]] = set()
+        pending = state.get("pending")
+        if pending:
+            self._redo_archive(pending["from"], pending["to"])
+        self._reader = SpoolReader(self.spool, self._position)
+
+    # -- durability -------------------------------------------------------------------------------------
+
+    def submit(self, events: Sequence[NormalEvent]) -> int:
+        """Make a validated batch durable; after this returns the batch survives a crash. Blocking (fsync)."""
+        if not events:
+            return 0
+        seq = self.spool.append(orjson.dumps([e.to_json() for e in events]))
+        self._wake.set()
+        return seq
+
+    def _state_path(self) -> Path:
+        return self._dir / "state.json"
+
+    def _load_state(self) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(self._state_path().read_text())
+            return data
+        except FileNotFoundError:
+            return {}
+
+    def _save_state(self, pending: dict[str, int] | None) -> None:
+        state = {
+            "spool_id": self.spool_id,
+            "position": self._position,
+            "pending": pending,
+            "windows": [
+                {"project": p, "uid": u, "state": ep.to_json()} for (p, u), ep in self._windows.endpoints.items()
+            ],
+        }
+        tmp = self._state_path().with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            f.write(orjson.dumps(state))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self._state_path())
+
+    # -- the fold -------------------------------------------------------------------------------------------
+
+    def _decode(self, seq: int, payload: bytes) -> list[NormalEvent]:
+        """The events of one spool record that are first occurrences of their request_id."""
+        events = [NormalEvent.from_json(d) for d in orjson.loads(payload)]
+        keys = [(e.project, e.request_id, seq << _POSITION_BITS | i) for i, e in enumerate(events)]
+        firsts = self._dedup.first_occurrences(keys)
+        fresh = [e for e, first in zip(events, firsts, strict=True) if first]
+        for event in fresh:
+            event.feature_names = self._registry.feature_names(event)
+        return fresh
+
+    def _apply(self, seq: int, events: list[NormalEvent]) -> None:
+        samples: dict[tuple[str, str], list[Point]] = defaultdict(list)
+        every = max(self.config.sample_window, 1)
+        for event in events:
+            key = (event.project, event.endpoint_uid)
+            state = self._windows.add(
+                event.project,
+                event.endpoint_uid,
+                event.timestamp,
+                max(len(event.rows), 1),
+                event.latency,
+                event.error is not None,
+            )
+            for row in event.rows:
+                state.rows_seen += 1
+                if state.rows_seen % every == 0:
+                    samples[key].extend(
+                        Point(name, event.timestamp, float(value))
+                        for name, value in zip(event.feature_names, row, strict=False)
+                        if isinstance(value, int | float) and not isinstance(value, bool)
+                    )
+            self._touched.add(key)
+            self._archive.add(seq, event)
+        for (project, uid), points in samples.items():
+            self._stores.series.write(project, uid, SeriesKind.feature, points)
+
+    def _redo_archive(self, first: int, last: int) -> None:
+        """Finish an archive flush a crash interrupted: same spool range, same file names (overwritten)."""
+        reader = SpoolReader(self.spool, first - 1)
+        while True:
+            records = [(s, p) for s, p in reader.read() if s <= last]
+            for seq, payload in records:
+                for event in self._decode(seq, payload):
+                    self._archive.add(seq, event)
+            if not records or records[-1][0] >= last:
+                break
+        self._archive.flush()
+        self._save_state(None)
+
+    def process_available(self, max_records: int = 200) -> int:
+        """Fold up to ``max_records`` new spool records; return how many were read."""
+        with self._work:
+            records = self._reader.read(max_records)
+            for seq, payload in records:
+                self._apply(seq, self._decode(seq, payload))
+                self._position = seq
+            return len(records)
+
+    def flush_windows(self, now_ms: int | None = None) -> int:
+        """Write due window points and record updates; return the number of points written."""
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        with self._work:
+            emitted = self._windows.emit(now_ms)
+            written = 0
+            for (project, uid), (points, _) in emitted.items():
+                written += self._stores.series.write(project, uid, SeriesKind.metric, points)
+            for key in self._touched | set(emitted):
+                state = self._windows.state(*key)
+                if state is not None:
+                    self._registry.update(key[0], key[1], state, emitted.get(key, ([], None))[1])
+            self._touched.clear()
+            self._last_window_flush = time.monotonic()
+            return written
+
+    def flush_archive(self) -> None:
+        """Write buffered rows to the archive and snapshot; drops spool segments that are then redundant."""
+        with self._work:
+            first = self._archive.first_seq
+            if first is not None:
+                pending = {"from": first, "to": self._position}
+                self._save_state(pending)
+                self.spool.drop_before(first)
+                self._archive.flush()
+            self._save_state(None)
+            self.spool.drop_before(self._position + 1)
+
+    def drain(self, now_ms: int | None = None) -> None:
+        """Process everything spooled so far and flush windows and archive (tests, shutdown)."""
+        with self._work:
+            while self.process_available(1000):
+                pass
+            self.flush_windows(now_ms)
+            self.flush_archive()
+
+    # -- the worker -------------------------------------------------------------------------------------------
+
+    def _archive_due(self) -> bool:
+        age = self._archive.age_seconds()
+        return self._archive.size >= self.config.archive_batch_events or (
+            age is not None and age >= self.config.archive_batch_seconds
+        )
+
+    def _step(self) -> None:
+        read = self.process_available()
+        if time.monotonic() - self._last_window_flush >= self.config.window_period_seconds:
+            self.flush_windows()
+        if self._archive_due():
+            self.flush_archive()
+        if time.monotonic() - self._last_prune > 3600:
+            self._dedup.prune(int((time.time() - self.config.dedup_retention_hours * 3600) * 1000))
+            self._last_prune = time.monotonic()
+        if not read:
+            self._wake.wait(0.2)
+            self._wake.clear()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._step()
+            except Exception:
+                # The spool keeps everything; a store outage only delays the fold. Back off and retry.
+                log.exception("ingest pipeline step failed; retrying")
+                self._stop.wait(2.0)
+                try:
+                    with self._work:
+                        self._recover()
+                except Exception:
+                    log.exception("ingest pipeline recovery failed; retrying")
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._last_window_flush = time.monotonic()
+            self._thread = threading.Thread(target=self._run, name="ingest-pipeline", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the worker and fold what is spooled (the spool keeps it anyway if this fails)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        try:
+            self.drain()
+        finally:
+            self.spool.close()
+            self._dedup.close()
+            self._lock_file.close()

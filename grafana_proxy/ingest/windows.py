@@ -1,0 +1,169 @@
+"""Stream windows: MLRun's live stats per endpoint, computed from event timestamps.
+
+Events are counted into period-sized buckets keyed by *event* time. A point for period end ``T`` covers the
+buckets in ``[T - window, T)`` and is written once ``T`` is older than the allowed lateness, so late and
+out-of-order events land in the window they belong to. An event later than that still counts toward every
+point not yet written (and the record's totals); the series store ignores rewrites of a written point.
+
+The state is plain data (``to_json``/``from_json``) so the pipeline can snapshot it with its spool position."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any
+
+from grafana_proxy.stores.base import Point
+
+WINDOW_5M = 300_000
+WINDOW_1H = 3_600_000
+
+
+@dataclass
+class Bucket:
+    count: int = 0
+    latency_sum: float = 0.0
+    latency_n: int = 0
+    errors: int = 0
+
+
+@dataclass
+class EndpointWindows:
+    buckets: dict[int, Bucket] = field(default_factory=dict)
+    emitted_until: int | None = None
+    error_count: int = 0
+    first_request: int | None = None
+    last_request: int | None = None
+    rows_seen: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "buckets": {str(k): [b.count, b.latency_sum, b.latency_n, b.errors] for k, b in self.buckets.items()},
+            "emitted_until": self.emitted_until,
+            "error_count": self.error_count,
+            "first_request": self.first_request,
+            "last_request": self.last_request,
+            "rows_seen": self.rows_seen,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EndpointWindows:
+        buckets = {int(k): Bucket(int(v[0]), float(v[1]), int(v[2]), int(v[3])) for k, v in data["buckets"].items()}
+        return cls(
+            buckets=buckets,
+            emitted_until=data["emitted_until"],
+            error_count=data["error_count"],
+            first_request=data["first_request"],
+            last_request=data["last_request"],
+            rows_seen=data["rows_seen"],
+        )
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    """The values of the newest written point, copied onto the endpoint record."""
+
+    predictions_count_5m: float
+    predictions_count_1h: float
+    predictions_per_second: float
+    latency_avg_5m: float | None
+    latency_avg_1h: float | None
+
+
+class Windows:
+    def __init__(self, period_ms: int, lateness_ms: int) -> None:
+        self.period_ms = period_ms
+        self.lateness_ms = lateness_ms
+        self.endpoints: dict[tuple[str, str], EndpointWindows] = {}
+
+    def state(self, project: str, uid: str) -> EndpointWindows | None:
+        return self.endpoints.get((project, uid))
+
+    def add(
+        self, project: str, uid: str, timestamp: int, rows: int, latency: float | None, error: bool
+    ) -> EndpointWindows:
+        """Count one event carrying ``rows`` predictions."""
+        ep = self.endpoints.get((project, uid))
+        if ep is None:
+            ep = self.endpoints[(project, uid)] = EndpointWindows()
+        ep.error_count += int(error)
+        ep.first_request = timestamp if ep.first_request is None else min(ep.first_request, timestamp)
+        ep.last_request = timestamp if ep.last_request is None else max(ep.last_request, timestamp)
+        start = timestamp - timestamp % self.period_ms
+        # A bucket older than every point still to be written can no longer change any point.
+        if ep.emitted_until is not None and start + WINDOW_1H < ep.emitted_until:
+            return ep
+        bucket = ep.buckets.setdefault(start, Bucket())
+        bucket.count += rows
+        bucket.errors += int(error)
+        if latency is not None:
+            bucket.latency_sum += latency * rows
+            bucket.latency_n += rows
+        return ep
+
+    def emit(self, now_ms: int) -> dict[tuple[str, str], tuple[list[Point], LiveStats | None]]:
+        """Points for every period end that is now past the lateness horizon, per endpoint, and the live
+        stats of the newest one. Advances the emitted mark and forgets buckets no future point needs."""
+        horizon = (now_ms - self.lateness_ms) // self.period_ms * self.period_ms
+        out: dict[tuple[str, str], tuple[list[Point], LiveStats | None]] = {}
+        for key, ep in self.endpoints.items():
+            points, live = self._emit_one(ep, horizon)
+            if points:
+                out[key] = (points, live)
+        return out
+
+    def _emit_one(self, ep: EndpointWindows, horizon: int) -> tuple[list[Point], LiveStats | None]:
+        if not ep.buckets:
+            return [], None
+        starts = sorted(ep.buckets)
+        cum = [(0, 0.0, 0, 0)]
+        for s in starts:
+            b, (c, ls, ln, e) = ep.buckets[s], cum[-1]
+            cum.append((c + b.count, ls + b.latency_sum, ln + b.latency_n, e + b.errors))
+
+        def window(end: int, span: int) -> tuple[int, float, int, int]:
+            lo, hi = bisect.bisect_left(starts, end - span), bisect.bisect_left(starts, end)
+            a, z = cum[lo], cum[hi]
+            return z[0] - a[0], z[1] - a[1], z[2] - a[2], z[3] - a[3]
+
+        period = self.period_ms
+        t = starts[0] + period if ep.emitted_until is None else ep.emitted_until + period
+        last = min(horizon, starts[-1] + WINDOW_1H + period)  # after an hour of silence every value is 0
+        points: list[Point] = []
+        live: LiveStats | None = None
+        while t <= last:
+            c1h, lsum1h, ln1h, _ = window(t, WINDOW_1H)
+            if c1h == 0 and ln1h == 0:
+                # Nothing within the hour before t: jump to the next bucket instead of writing zeros.
+                nxt = bisect.bisect_left(starts, t)
+                if nxt >= len(starts):
+                    break
+                t = starts[nxt] + period
+                continue
+            c5, lsum5, ln5, _ = window(t, WINDOW_5M)
+            _, _, _, errors = window(t, period)
+            live = LiveStats(
+                predictions_count_5m=float(c5),
+                predictions_count_1h=float(c1h),
+                predictions_per_second=c5 / 300.0,
+                latency_avg_5m=lsum5 / ln5 if ln5 else None,
+                latency_avg_1h=lsum1h / ln1h if ln1h else None,
+            )
+            points.extend(
+                Point(name, t, value)
+                for name, value in (
+                    ("predictions_count_5m", live.predictions_count_5m),
+                    ("predictions_count_1h", live.predictions_count_1h),
+                    ("predictions_per_second", live.predictions_per_second),
+                    ("latency_avg_5m", live.latency_avg_5m),
+                    ("latency_avg_1h", live.latency_avg_1h),
+                    ("error_count", float(errors)),
+                )
+                if value is not None
+            )
+            ep.emitted_until = t
+            t += period
+        if ep.emitted_until is not None:
+            for s in [s for s in starts if s + WINDOW_1H < ep.emitted_until]:
+                del ep.buckets[s]
+        return points, live

@@ -1,0 +1,108 @@
+"""From one request target to a target's answer: parse the target string (and simPod payload), pick
+the target from the registry, check its keys, resolve the time range and resolution, run it.
+
+Shared by every wire format; the formats differ only in how they read bodies and encode frames."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends
+
+from grafana_proxy.auth import Principal, PrincipalDep
+from grafana_proxy.deps import RegistryDep, SettingsDep, StoresDep
+from grafana_proxy.model import TimeRange
+from grafana_proxy.protocol.timerange import resolve_range, resolve_step
+from grafana_proxy.settings import Settings
+from grafana_proxy.stores.base import Stores
+from grafana_proxy.targets.base import Annotation, Frame, QueryContext, Target
+from grafana_proxy.targets.params import (
+    check_keys,
+    merge_payload,
+    parse_target,
+    require_target_endpoint,
+)
+from grafana_proxy.targets.registry import TargetRegistry
+
+
+@dataclass(frozen=True)
+class RequestScope:
+    """What every target of one request shares."""
+
+    settings: Settings
+    stores: Stores
+    registry: TargetRegistry
+    principal: Principal
+    range_sources: Sequence[tuple[str, Mapping[str, Any] | None]] = ()
+    interval_ms: float | None = None
+    max_data_points: int | None = None
+    filters: Sequence[Mapping[str, Any]] = ()
+    extra_params: Mapping[str, str] | None = None  # e.g. /rows query parameters
+
+
+def target_params(text: str | None, payload: Mapping[str, Any] | None) -> dict[str, str]:
+    """Parameters of one target. simPod's builder mode sends the bare target name as ``target`` and
+    the parameters as ``payload``; that form is accepted only when a payload is present."""
+    text = (text or "").strip()
+    if payload is not None and text and "=" not in text and ";" not in text:
+        params = {"target_endpoint": text}
+    else:
+        params = parse_target(text)
+    return merge_payload(params, payload)
+
+
+def _context(scope: RequestScope, params: dict[str, str], time_range: TimeRange | None = None) -> QueryContext:
+    sources = [*scope.range_sources, ("target", params), ("query", scope.extra_params)]
+    time_range = time_range or resolve_range(*sources)
+    default_points = scope.max_data_points or scope.settings.default_max_data_points
+    step, points = resolve_step(
+        time_range, scope.interval_ms, default_points, scope.settings.max_points_per_series
+    )
+    return QueryContext(
+        params=params,
+        time_range=time_range,
+        step_ms=step,
+        max_points=points,
+        stores=scope.stores,
+        access=scope.principal.access,
+        filters=scope.filters,
+    )
+
+
+def _resolve(scope: RequestScope, params: dict[str, str], kind: str) -> Target:
+    name = require_target_endpoint(params)
+    target = scope.registry.get(name, kind)
+    check_keys(params, target.params, name)
+    return target
+
+
+def run_query(scope: RequestScope, params: dict[str, str]) -> list[Frame]:
+    target = _resolve(scope, params, "query")
+    assert target.query is not None
+    return target.query(_context(scope, params))
+
+
+def run_search(scope: RequestScope, params: dict[str, str]) -> list[str]:
+    target = _resolve(scope, params, "search")
+    assert target.search is not None
+    return target.search(_context(scope, params))
+
+
+def run_annotations(scope: RequestScope, params: dict[str, str]) -> list[Annotation]:
+    params = {"target_endpoint": "detections", **params}
+    target = _resolve(scope, params, "annotations")
+    assert target.annotations is not None
+    return target.annotations(_context(scope, params))
+
+
+
+def base_scope(
+    settings: SettingsDep, stores: StoresDep, registry: RegistryDep, principal: PrincipalDep
+) -> RequestScope:
+    """The request-independent part of a scope; routes add the body's range and resolution."""
+    return RequestScope(settings=settings, stores=stores, registry=registry, principal=principal)
+
+
+ScopeDep = Annotated[RequestScope, Depends(base_scope)]

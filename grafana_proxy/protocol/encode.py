@@ -1,0 +1,118 @@
+"""Frames to JSON: the SimpleJSON/simPod shapes Grafana's ``toDataFrame`` reads, and the flat rows
+Infinity's backend parser reads. Also Grafana's ad hoc filters, applied to frames by label/column."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from grafana_proxy.targets.base import Annotation, Cell, Frame, Series, Table, TargetError
+
+
+def simplejson_frame(frame: Frame, ref_id: str) -> dict[str, Any]:
+    if isinstance(frame, Series):
+        return {
+            "target": frame.name,
+            "datapoints": [[value, time] for value, time in zip(frame.values, frame.times, strict=True)],
+            "refId": ref_id,
+        }
+    return {
+        "type": "table",
+        "columns": [{"text": column.text, "type": column.type} for column in frame.columns],
+        "rows": [list(row) for row in frame.rows],
+        "refId": ref_id,
+    }
+
+
+def flat_rows(frame: Frame) -> list[dict[str, Any]]:
+    """One object per table row, or per series point with the series' labels as extra columns."""
+    if isinstance(frame, Table):
+        names = [column.text for column in frame.columns]
+        return [dict(zip(names, row, strict=True)) for row in frame.rows]
+    labels = dict(frame.labels)
+    return [
+        {"time": time, "value": value, "series": frame.name, **labels}
+        for time, value in zip(frame.times, frame.values, strict=True)
+    ]
+
+
+def annotation_json(annotation: Annotation, echo: Mapping[str, Any]) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "annotation": dict(echo),
+        "time": annotation.time,
+        "title": annotation.title,
+        "text": annotation.text,
+        "tags": list(annotation.tags),
+    }
+    if annotation.time_end is not None:
+        item["timeEnd"] = annotation.time_end
+    return item
+
+
+# --- ad hoc filters -------------------------------------------------------------------------------
+
+_ALIASES = {"endpoint_id": ("endpoint_id", "uid"), "model": ("endpoint_model", "model"),
+            "function": ("endpoint_function", "function")}
+
+
+def _matches(cell: Cell, operator: str, wanted: str) -> bool:
+    text = "" if cell is None else str(cell)
+    if operator == "=":
+        return text == wanted
+    if operator == "!=":
+        return text != wanted
+    if operator in ("=~", "!~"):
+        try:
+            found = re.fullmatch(wanted, text) is not None
+        except re.error as exc:
+            raise TargetError(f"ad hoc filter regex {wanted!r} is invalid: {exc}") from None
+        return found if operator == "=~" else not found
+    if operator in ("<", ">"):
+        try:
+            number, limit = float(text), float(wanted)
+        except ValueError:
+            return False
+        return number < limit if operator == "<" else number > limit
+    raise TargetError(f"ad hoc filter operator {operator!r} is not supported; use =, !=, =~, !~, < or >")
+
+
+def _names(key: str) -> tuple[str, ...]:
+    return _ALIASES.get(key, (key,))
+
+
+def _apply_to_table(table: Table, filters: Sequence[Mapping[str, Any]]) -> Table:
+    positions = {column.text: index for index, column in enumerate(table.columns)}
+    checks = []
+    for flt in filters:
+        index = next((positions[n] for n in _names(str(flt["key"])) if n in positions), None)
+        if index is not None:
+            checks.append((index, str(flt.get("operator", "=")), str(flt.get("value", ""))))
+    if not checks:
+        return table
+    rows = [row for row in table.rows if all(_matches(row[i], op, v) for i, op, v in checks)]
+    return Table(columns=table.columns, rows=rows)
+
+
+def _keep_series(series: Series, filters: Sequence[Mapping[str, Any]]) -> bool:
+    for flt in filters:
+        for name in _names(str(flt["key"])):
+            if name in series.labels:
+                if not _matches(series.labels[name], str(flt.get("operator", "=")), str(flt.get("value", ""))):
+                    return False
+                break
+    return True
+
+
+def apply_filters(frames: list[Frame], filters: Sequence[Mapping[str, Any]]) -> list[Frame]:
+    """Keep the rows and series that match every filter whose key they carry; filters on keys a
+    frame doesn't have leave it alone (a project filter must not empty a per-feature table)."""
+    if not filters:
+        return frames
+    kept: list[Frame] = []
+    for frame in frames:
+        if isinstance(frame, Table):
+            kept.append(_apply_to_table(frame, filters))
+        elif _keep_series(frame, filters):
+            kept.append(frame)
+    return kept

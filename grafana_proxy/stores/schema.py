@@ -1,0 +1,176 @@
+"""The database schema as SQLAlchemy Core tables on one ``MetaData``. The stores build their statements
+from these tables; the Alembic revisions create exactly this schema (a test compares the migrated
+database with this module on SQLite, PostgreSQL and MariaDB).
+
+Design notes:
+- Every value column is double precision (``Double``): MySQL's ``FLOAT`` is single precision.
+- Times are BIGINT epoch milliseconds; no TIMESTAMP types, so no time-zone surprises between backends.
+- Composite unique keys stay under MySQL's 3072-byte index limit with utf8mb4 (4 bytes per character).
+- On SQLite the point and rollup tables are WITHOUT ROWID: rows are stored in (series_id, time) order,
+  so a range scan of one series reads neighbouring pages instead of jumping through a rowid index
+  (InnoDB clusters by primary key anyway).
+- The endpoint record's live stats are their own narrow columns so the endpoints table never reads the
+  large JSON columns (feature_stats can be hundreds of kB per endpoint)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CHAR,
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+
+metadata = MetaData()
+# Case-sensitive, 4-byte UTF-8 on MySQL/MariaDB whatever the server default, like SQLite and PostgreSQL:
+# "Churn" and "churn" are different endpoints and series everywhere.
+MYSQL_CHARSET = "utf8mb4"
+MYSQL_COLLATE = "utf8mb4_bin"
+
+PROJECT_LEN = 128
+UID_LEN = 64
+NAME_LEN = 255
+APP_LEN = 128
+
+# JSON on all three backends. SQLAlchemy serialises and parses it itself, so MariaDB's JSON (an alias
+# of LONGTEXT) still comes back as dicts and lists; ``none_as_null`` stores Python None as SQL NULL.
+JsonValue = JSON(none_as_null=True)
+# TEXT is 64 kB on MySQL; URIs and names can be long, so use the unbounded text type there.
+LongText = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+
+
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("uid", String(UID_LEN), primary_key=True),
+    Column("name", String(NAME_LEN), nullable=False, default=""),
+    Column("function_uri", String(512), nullable=False, default=""),
+    Column("model", String(NAME_LEN), nullable=False, default=""),
+    Column("model_class", String(NAME_LEN), nullable=False, default=""),
+    Column("model_uri", LongText, nullable=False, default=""),
+    Column("labels", JsonValue),
+    Column("feature_names", JsonValue),
+    Column("label_names", JsonValue),
+    Column("feature_stats", JsonValue),
+    Column("current_stats", JsonValue),
+    Column("drift_measures", JsonValue),
+    Column("drift_status", Integer, nullable=False, default=-1),
+    Column("error_count", BigInteger, nullable=False, default=0),
+    Column("first_request", BigInteger),
+    Column("last_request", BigInteger),
+    Column("metrics", JsonValue),
+    Column("endpoint_type", Integer, nullable=False, default=1),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("monitoring_mode", String(32), nullable=False, default="enabled"),
+    Column("state", String(32), nullable=False, default="ready"),
+    Column("sampling_percentage", Double, nullable=False, default=100.0),
+    Column("predictions_per_second", Double),
+    Column("latency_avg_5m", Double),
+    Column("latency_avg_1h", Double),
+    Column("predictions_count_5m", Double),
+    Column("predictions_count_1h", Double),
+    Column("accuracy", Double),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+series = Table(
+    "series",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(PROJECT_LEN), nullable=False),
+    Column("endpoint_uid", String(UID_LEN), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(NAME_LEN), nullable=False),
+    UniqueConstraint("project", "endpoint_uid", "kind", "name", name="uq_series_key"),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+points = Table(
+    "points",
+    metadata,
+    Column("series_id", Integer, primary_key=True, autoincrement=False),
+    Column("ts", BigInteger, primary_key=True, autoincrement=False),
+    Column("value", Double, nullable=False),
+    sqlite_with_rowid=False,
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+
+def _rollup(name: str) -> Table:
+    """One pre-aggregated tier: a row per (series, bucket start) with what every aggregation needs."""
+    return Table(
+        name,
+        metadata,
+        Column("series_id", Integer, primary_key=True, autoincrement=False),
+        Column("bucket", BigInteger, primary_key=True, autoincrement=False),
+        Column("count", BigInteger, nullable=False),
+        Column("sum", Double, nullable=False),
+        Column("min", Double, nullable=False),
+        Column("max", Double, nullable=False),
+        Column("last", Double, nullable=False),
+        Column("last_ts", BigInteger, nullable=False),
+        sqlite_with_rowid=False,
+        mysql_charset=MYSQL_CHARSET,
+        mysql_collate=MYSQL_COLLATE,
+    )
+
+
+rollup_10m = _rollup("rollup_10m")
+rollup_1h = _rollup("rollup_1h")
+rollup_1d = _rollup("rollup_1d")
+
+# Tier name -> (table, bucket size in ms), finest first. "raw" is the points table (no bucket).
+TIERS: tuple[tuple[str, Table, int], ...] = (
+    ("10m", rollup_10m, 600_000),
+    ("1h", rollup_1h, 3_600_000),
+    ("1d", rollup_1d, 86_400_000),
+)
+
+app_results = Table(
+    "app_results",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("project", String(PROJECT_LEN), nullable=False),
+    Column("endpoint_uid", String(UID_LEN), nullable=False),
+    Column("application", String(APP_LEN), nullable=False),
+    Column("name", String(NAME_LEN), nullable=False),
+    Column("kind", Integer, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("value", Double, nullable=False),
+    Column("start_infer_time", BigInteger, nullable=False),
+    Column("end_infer_time", BigInteger, nullable=False),
+    Column("extra_data", JsonValue),
+    UniqueConstraint("project", "endpoint_uid", "application", "name", "end_infer_time", name="uq_app_results_key"),
+    Index("ix_app_results_endpoint_time", "project", "endpoint_uid", "end_infer_time"),
+    Index("ix_app_results_project_time", "project", "end_infer_time"),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("name", String(NAME_LEN), nullable=False),
+    Column("secret_hash", CHAR(64), nullable=False),
+    Column("projects", JsonValue),
+    Column("scope", String(8), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)

@@ -1,0 +1,347 @@
+"""Named numeric series per (project, endpoint): raw points plus 10m/1h/1d rollup tiers.
+
+Write: resolve series ids (cached), drop points already stored, insert the rest into ``points`` (unless
+older than the raw retention), and merge exactly those new points into every tier — all in one
+transaction that holds a lock on the touched series rows, so concurrent writers of the same series
+cannot double-count a point in the rollups.
+
+Query: pick the coarsest tier whose bucket size is <= the step (and whose retention still covers the
+range start), round the step up to a multiple of that size, and aggregate every requested series in
+one GROUP BY statement."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    delete,
+    func,
+    literal_column,
+    select,
+)
+
+from grafana_proxy.model import SeriesData, SeriesKind, TimeRange
+from grafana_proxy.stores import schema
+from grafana_proxy.stores.base import Aggregation, Point
+from grafana_proxy.stores.db import Database
+from grafana_proxy.stores.rollup import (
+    Batch,
+    FloatArray,
+    IntArray,
+    aggregate,
+    drop_existing,
+    insert_points,
+    merge_rollups,
+    sorted_unique,
+)
+
+_S = schema.series
+_P = schema.points
+AGGREGATIONS: tuple[str, ...] = ("avg", "min", "max", "sum", "count", "last")
+SeriesKey = tuple[str, str, str, str]  # project, endpoint uid, kind, name
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class SqlSeriesStore:
+    """``SeriesStore`` on SQL. ``retention_ms`` is ``Settings.retention_ms()``; ``clock`` gives "now"
+    for deciding which points are too old for the raw table (tests pass a fixed clock)."""
+
+    def __init__(self, db: Database, retention_ms: Mapping[str, int], clock: Callable[[], int] = wall_clock_ms) -> None:
+        self.db = db
+        self.retention = dict(retention_ms)
+        self.clock = clock
+        self._ids: dict[SeriesKey, int] = {}
+
+    # -- series ids -----------------------------------------------------------------------------------
+
+    def forget(self, project: str, endpoint_uid: str) -> None:
+        """Drop cached ids of an endpoint's series (after its deletion)."""
+        for key in [k for k in self._ids if k[0] == project and k[1] == endpoint_uid]:
+            del self._ids[key]
+
+    def _resolve(self, project: str, endpoint_uid: str, kind: str, names: Sequence[str]) -> list[int]:
+        """Series ids for names, creating missing series. Creation is INSERT-ignore then SELECT, so two
+        processes creating the same series at once both end up with the one row."""
+        keys = [(project, endpoint_uid, kind, name) for name in names]
+        missing = sorted({key[3] for key in keys if key not in self._ids})
+        if missing:
+            for name in missing:
+                if not name or len(name) > schema.NAME_LEN:
+                    raise ValueError(f"series name {name!r} must have 1 to {schema.NAME_LEN} characters")
+            if (
+                not project
+                or len(project) > schema.PROJECT_LEN
+                or not endpoint_uid
+                or len(endpoint_uid) > schema.UID_LEN
+            ):
+                raise ValueError("project or endpoint uid is empty or too long")
+            rows = [{"project": project, "endpoint_uid": endpoint_uid, "kind": kind, "name": n} for n in missing]
+            with self.db.write() as conn:
+                conn.execute(self.db.insert_ignore(_S, ("project", "endpoint_uid", "kind", "name")), rows)
+                found = conn.execute(
+                    select(_S.c.name, _S.c.id).where(
+                        _S.c.project == project,
+                        _S.c.endpoint_uid == endpoint_uid,
+                        _S.c.kind == kind,
+                        _S.c.name.in_(missing),
+                    )
+                ).all()
+            for name, sid in found:
+                self._ids[(project, endpoint_uid, kind, name)] = sid
+        return [self._ids[key] for key in keys]
+
+    def _lock(self, conn: Connection, ids: Sequence[int]) -> bool:
+        """Lock the series rows for this transaction (SQLite: BEGIN IMMEDIATE already serialises
+        writers). False when a cached id no longer exists (the endpoint was deleted meanwhile)."""
+        stmt = select(_S.c.id).where(_S.c.id.in_(sorted(set(ids)))).order_by(_S.c.id)
+        if self.db.dialect != "sqlite":
+            stmt = stmt.with_for_update()
+        return len(conn.scalars(stmt).all()) == len(set(ids))
+
+    # -- writing --------------------------------------------------------------------------------------
+
+    def write(self, project: str, endpoint_uid: str, kind: SeriesKind, points: Iterable[Point]) -> int:
+        names: list[str] = []
+        index: dict[str, int] = {}
+        positions: list[int] = []
+        times: list[int] = []
+        values: list[float] = []
+        for point in points:
+            pos = index.get(point.name)
+            if pos is None:
+                pos = index[point.name] = len(names)
+                names.append(point.name)
+            positions.append(pos)
+            times.append(point.timestamp)
+            values.append(point.value)
+        if not times:
+            return 0
+        return self._write(
+            project,
+            endpoint_uid,
+            kind,
+            names,
+            np.asarray(positions, dtype=np.int64),
+            np.asarray(times, dtype=np.int64),
+            np.asarray(values, dtype=np.float64),
+        )
+
+    def write_arrays(
+        self, project: str, endpoint_uid: str, kind: SeriesKind, name: str, times: IntArray, values: FloatArray
+    ) -> int:
+        """Bulk write of one series from numpy arrays (epoch ms, values); same semantics as ``write``."""
+        times = np.asarray(times, dtype=np.int64)
+        positions = np.zeros(len(times), dtype=np.int64)
+        return self._write(project, endpoint_uid, kind, [name], positions, times, np.asarray(values, dtype=np.float64))
+
+    def write_frame(
+        self, project: str, endpoint_uid: str, kind: SeriesKind, times: IntArray, columns: Mapping[str, FloatArray]
+    ) -> int:
+        """Bulk write of several series sharing timestamps (e.g. one column per feature)."""
+        times = np.asarray(times, dtype=np.int64)
+        names = list(columns)
+        positions = np.repeat(np.arange(len(names), dtype=np.int64), len(times))
+        all_values = (
+            np.concatenate([np.asarray(columns[n], dtype=np.float64) for n in names])
+            if names
+            else np.empty(0, dtype=np.float64)
+        )
+        return self._write(project, endpoint_uid, kind, names, positions, np.tile(times, len(names)), all_values)
+
+    def _write(
+        self,
+        project: str,
+        uid: str,
+        kind: SeriesKind,
+        names: list[str],
+        positions: IntArray,
+        times: IntArray,
+        values: FloatArray,
+    ) -> int:
+        if len(times) != len(values) or len(times) != len(positions):
+            raise ValueError("times and values must have the same length")
+        if len(times) == 0:
+            return 0
+        bad = ~np.isfinite(values)
+        if bad.any():
+            at = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"value of series {names[positions[at]]!r} at {int(times[at])} is not a finite number")
+        for attempt in range(2):
+            ids = np.asarray(self._resolve(project, uid, str(kind), names), dtype=np.int64)
+            batch = sorted_unique(ids[positions], times, values)
+            with self.db.write() as conn:
+                if not self._lock(conn, ids.tolist()):
+                    if attempt == 0:
+                        self.forget(project, uid)  # stale cache: the endpoint was deleted and recreated
+                        continue
+                    raise RuntimeError("series rows vanished during the write")
+                return self._store(conn, batch)
+        raise AssertionError("unreachable")
+
+    def _store(self, conn: Connection, batch: Batch) -> int:
+        """Insert the new points of a locked batch and merge them into the tiers."""
+        if len(batch) == 0:
+            return 0
+        existing = conn.execute(
+            select(_P.c.series_id, _P.c.ts).where(
+                _P.c.series_id.in_(np.unique(batch.series_ids).tolist()),
+                _P.c.ts >= int(batch.times.min()),
+                _P.c.ts <= int(batch.times.max()),
+            )
+        ).all()
+        if existing:
+            old_sids, old_ts = (np.asarray(col, dtype=np.int64) for col in zip(*existing, strict=True))
+            batch = drop_existing(batch, old_sids, old_ts)
+        now = self.clock()
+        insert_points(conn, batch.select(batch.times >= now - self.retention["raw"]))
+        for tier, table, size in schema.TIERS:
+            recent = batch.select(batch.times >= now - self.retention[tier] - size)
+            merge_rollups(conn, table.name, aggregate(recent, size))
+        return len(batch)
+
+    # -- reading --------------------------------------------------------------------------------------
+
+    def _series_filter(
+        self, project: str, uids: Sequence[str] | None, kind: str, names: Sequence[str] | None
+    ) -> Select[int, str, str]:
+        stmt = select(_S.c.id, _S.c.endpoint_uid, _S.c.name).where(_S.c.project == project, _S.c.kind == kind)
+        if uids is not None:
+            stmt = stmt.where(_S.c.endpoint_uid.in_(list(uids)))
+        if names is not None:
+            stmt = stmt.where(_S.c.name.in_(list(names)))
+        return stmt
+
+    def choose_tier(self, time_range: TimeRange, step_ms: int) -> tuple[str, Table, int, int]:
+        """(tier name, table, tier size, effective step) for a query. A tier qualifies when its bucket
+        fits in the step and its retention still covers the range start; the coarsest one wins."""
+        if step_ms <= 0:
+            raise ValueError("step must be a positive number of milliseconds")
+        age = self.clock() - time_range.start
+        choice: tuple[str, Table, int] = ("raw", _P, 1)
+        for name, table, size in schema.TIERS:
+            if size <= step_ms or age > self.retention[choice[0]]:
+                choice = (name, table, size)
+        name, table, size = choice
+        return name, table, size, math.ceil(step_ms / size) * size
+
+    def query(
+        self,
+        project: str,
+        endpoint_uids: Sequence[str] | None,
+        kind: SeriesKind,
+        names: Sequence[str] | None,
+        time_range: TimeRange,
+        step_ms: int,
+        agg: Aggregation = "avg",
+    ) -> list[SeriesData]:
+        if agg not in AGGREGATIONS:
+            raise ValueError(f"aggregation {agg!r} is not one of {', '.join(AGGREGATIONS)}")
+        tier, table, size, step = self.choose_tier(time_range, step_ms)
+        series_sel = self._series_filter(project, endpoint_uids, str(kind), names)
+        # Whole step buckets: the first bucket starts at the range start rounded down to the step.
+        low = time_range.start - time_range.start % step
+        stmt = _bucket_query(
+            table, tier == "raw", size, step, agg, series_sel.with_only_columns(_S.c.id), low, time_range.end
+        )
+        with self.db.read() as conn:
+            labels = {sid: (uid, name) for sid, uid, name in conn.execute(series_sel)}
+            rows = conn.execute(stmt).all() if labels else []
+        if not rows:
+            return []
+        sids_col, buckets_col, values_col = zip(*rows, strict=True)
+        sids = np.asarray(sids_col, dtype=np.int64)
+        buckets = np.asarray(buckets_col, dtype=np.int64)
+        values = np.asarray(values_col, dtype=np.float64)
+        starts = np.flatnonzero(np.append(True, sids[1:] != sids[:-1]))
+        ends = np.append(starts[1:], len(sids))
+        out = [
+            SeriesData(*labels[int(sids[s])], times=buckets[s:e].tolist(), values=values[s:e].tolist())
+            for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
+        ]
+        return sorted(out, key=lambda d: (d.endpoint_uid, d.name))
+
+    def latest(
+        self, project: str, endpoint_uids: Sequence[str] | None, kind: SeriesKind, names: Sequence[str]
+    ) -> dict[tuple[str, str], tuple[int, float]]:
+        """From the 1d tier: its newest bucket per series carries the series' last point (``last``/
+        ``last_ts`` merge by the larger timestamp), so this reads one row per series."""
+        day = schema.rollup_1d
+        series_sel = self._series_filter(project, endpoint_uids, str(kind), names)
+        newest = (
+            select(day.c.series_id, func.max(day.c.bucket).label("mb"))
+            .where(day.c.series_id.in_(series_sel.with_only_columns(_S.c.id).scalar_subquery()))
+            .group_by(day.c.series_id)
+            .subquery()
+        )
+        stmt = select(day.c.series_id, day.c.last_ts, day.c.last).join(
+            newest, and_(day.c.series_id == newest.c.series_id, day.c.bucket == newest.c.mb)
+        )
+        with self.db.read() as conn:
+            labels = {sid: (uid, name) for sid, uid, name in conn.execute(series_sel)}
+            rows = conn.execute(stmt).all() if labels else []
+        return {labels[sid]: (int(ts), float(value)) for sid, ts, value in rows}
+
+    def names(self, project: str, endpoint_uid: str | None, kind: SeriesKind) -> list[str]:
+        stmt = select(_S.c.name).distinct().where(_S.c.project == project, _S.c.kind == str(kind))
+        if endpoint_uid is not None:
+            stmt = stmt.where(_S.c.endpoint_uid == endpoint_uid)
+        with self.db.read() as conn:
+            return list(conn.scalars(stmt.order_by(_S.c.name)))
+
+    def prune(self, now_ms: int) -> dict[str, int]:
+        """Delete raw points and rollup buckets older than their tier's retention."""
+        deleted: dict[str, int] = {}
+        with self.db.write() as conn:
+            deleted["raw"] = conn.execute(delete(_P).where(_P.c.ts < now_ms - self.retention["raw"])).rowcount
+            for tier, table, _size in schema.TIERS:
+                cutoff = now_ms - self.retention[tier]
+                deleted[tier] = conn.execute(delete(table).where(table.c.bucket < cutoff)).rowcount
+        return deleted
+
+
+def _bucket_query(
+    table: Table, raw: bool, size: int, step: int, agg: str, series_ids: Select[int], low: int, high: int
+) -> Select[int, int, float]:
+    """One statement for every series: (series_id, bucket start, aggregate) ordered by series, bucket.
+    The step is inlined as a literal so the GROUP BY expression is textually the select's expression
+    (PostgreSQL rejects them as different when each carries its own bind parameter)."""
+    time_col = table.c.ts if raw else table.c.bucket
+    bucket = (time_col - time_col % literal_column(str(int(step)), BigInteger)).label("b")
+    where = and_(table.c.series_id.in_(series_ids.scalar_subquery()), time_col >= low, time_col < high)
+    if agg == "last":
+        last_ts = table.c.ts if raw else table.c.last_ts
+        groups = select(table.c.series_id, bucket, func.max(last_ts).label("mts")).where(where)
+        g = groups.group_by(table.c.series_id, bucket).subquery()
+        on: ColumnElement[bool] = and_(table.c.series_id == g.c.series_id, last_ts == g.c.mts)
+        if not raw:  # use the primary key: the row holding mts is the tier bucket containing it
+            on = and_(on, table.c.bucket == g.c.mts - g.c.mts % literal_column(str(size), BigInteger))
+        value_col = table.c.value if raw else table.c["last"]
+        return select(g.c.series_id, g.c.b, value_col).select_from(table).join(g, on).order_by(g.c.series_id, g.c.b)
+    value: ColumnElement[float]
+    if raw:
+        v = table.c.value
+        value = {"avg": func.avg(v), "min": func.min(v), "max": func.max(v), "sum": func.sum(v), "count": func.count()}[
+            agg
+        ]
+    else:
+        value = {
+            "avg": func.sum(table.c["sum"]) / func.sum(table.c["count"]),
+            "min": func.min(table.c["min"]),
+            "max": func.max(table.c["max"]),
+            "sum": func.sum(table.c["sum"]),
+            "count": func.sum(table.c["count"]),
+        }[agg]
+    stmt = select(table.c.series_id, bucket, value.label("v")).where(where)
+    return stmt.group_by(table.c.series_id, bucket).order_by(table.c.series_id, bucket)

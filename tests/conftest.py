@@ -1,0 +1,88 @@
+"""Database fixtures shared by every test.
+
+- ``db_url``: a fresh, empty database on each backend — ``sqlite`` (temp file), ``postgresql`` and
+  ``mariadb`` (``gp_test_<hex>`` created on the local servers and dropped afterwards). A server that
+  cannot be reached FAILS the test with the command that starts it; it is never skipped.
+- ``stores``: ``open_stores`` on ``db_url`` (so parametrized over the three backends).
+- ``sqlite_stores``: the embedded default only, for tests that do not care about the backend.
+Engines are disposed after each test."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from grafana_proxy.settings import Settings
+from grafana_proxy.stores.base import Stores
+from grafana_proxy.stores.engine import close_stores, open_stores
+
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+MARIADB_ADMIN_URL = "mysql+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4"
+PG_START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+MARIADB_START = "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd"
+BACKENDS = ("sqlite", "postgresql", "mariadb")
+
+
+def _server_database(admin_url: str, start_hint: str, backend: str) -> Iterator[str]:
+    """Create ``gp_test_<hex>`` on a server, yield its URL, drop it afterwards."""
+    name = f"gp_test_{secrets.token_hex(6)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if backend == "postgresql":
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            else:
+                conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    except OperationalError as error:
+        admin.dispose()
+        pytest.fail(
+            f"{backend} is not reachable at {admin.url.render_as_string(hide_password=True)} ({error.orig}).\n"
+            f"Start it with: {start_hint}",
+            pytrace=False,
+        )
+    try:
+        yield str(admin.url.set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as conn:
+            if backend == "postgresql":
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            else:
+                conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of an empty database on each backend in turn."""
+    backend: str = request.param
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'db' / 'grafana-proxy.db'}"
+    elif backend == "postgresql":
+        yield from _server_database(PG_ADMIN_URL, PG_START, backend)
+    else:
+        yield from _server_database(MARIADB_ADMIN_URL, MARIADB_START, backend)
+
+
+@pytest.fixture
+def stores(db_url: str, tmp_path: Path) -> Iterator[Stores]:
+    """Migrated stores on each backend in turn."""
+    opened = open_stores(Settings(db_url=db_url, data_dir=tmp_path / "data"))
+    try:
+        yield opened
+    finally:
+        close_stores(opened)
+
+
+@pytest.fixture
+def sqlite_stores(tmp_path: Path) -> Iterator[Stores]:
+    """Migrated stores on the embedded default (SQLite file in a temp data dir)."""
+    opened = open_stores(Settings(db_url=None, data_dir=tmp_path / "data"))
+    try:
+        yield opened
+    finally:
+        close_stores(opened)
