@@ -176,6 +176,17 @@ class AppResult:
 
 
 @dataclass(frozen=True)
+class GroundTruth:
+    """The true label of an earlier inference (``request_id``), posted after the fact. ``value`` is one
+    label, or a list with one label per row of a multi-row request."""
+
+    request_id: str
+    value: Any
+    timestamp: int
+    endpoint_uid: str | None = None
+
+
+@dataclass(frozen=True)
 class AccessKey:
     """An access key as stored: never the secret itself."""
 

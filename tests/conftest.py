@@ -1,7 +1,8 @@
 """Database fixtures shared by every test.
 
-- ``db_url``: a fresh, empty database on each backend — ``sqlite`` (temp file), ``postgresql`` and
-  ``mariadb`` (``gp_test_<hex>`` created on the local servers and dropped afterwards). A server that
+- ``db_url``: a fresh, empty database on each backend — ``sqlite`` (temp file), ``postgresql`` (an
+  empty schema in a ``gp_test_<hex>`` database made once per session) and ``mariadb`` (a
+  ``gp_test_<hex>`` database per test); all dropped afterwards. A server that
   cannot be reached FAILS the test with the command that starts it; it is never skipped.
 - ``stores``: ``open_stores`` on ``db_url`` (so parametrized over the three backends).
 - ``sqlite_stores``: the embedded default only, for tests that do not care about the backend.
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from grafana_proxy.settings import Settings
@@ -56,14 +57,38 @@ def _server_database(admin_url: str, start_hint: str, backend: str) -> Iterator[
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def _pg_database() -> Iterator[str]:
+    """One ``gp_test_<hex>`` PostgreSQL database per session: CREATE DATABASE costs about a second
+    here, so each test gets its own schema inside it instead (see ``db_url``)."""
+    yield from _server_database(PG_ADMIN_URL, PG_START, "postgresql")
+
+
+def _pg_schema(database_url: str) -> Iterator[str]:
+    """A fresh schema ``gp_test_<hex>`` in the session database, made the connection's search_path so
+    the stores (and Alembic) see an empty database; dropped with everything in it afterwards."""
+    name = f"gp_test_{secrets.token_hex(6)}"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{name}"'))
+        url = make_url(database_url).update_query_dict({"options": f"-csearch_path={name}"})
+        yield url.render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of an empty database on each backend in turn."""
+    """URL of an empty database on each backend in turn (PostgreSQL: an empty schema of the session's
+    own database, reached through ``search_path``)."""
     backend: str = request.param
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'db' / 'grafana-proxy.db'}"
     elif backend == "postgresql":
-        yield from _server_database(PG_ADMIN_URL, PG_START, backend)
+        yield from _pg_schema(request.getfixturevalue("_pg_database"))
     else:
         yield from _server_database(MARIADB_ADMIN_URL, MARIADB_START, backend)
 

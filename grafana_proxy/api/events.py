@@ -48,7 +48,13 @@ async def post_events(project: WritableProject, request: Request, pipeline: Pipe
         events = parse_batch(project, payload, pipeline.config.ingest_max_batch_events)
     except InvalidEvent as exc:
         return json_response(
-            {"message": str(exc), "error": "invalid event", "index": exc.index, "field": exc.field}, 400
+            {
+                "message": str(exc),
+                "error": "invalid event",
+                "index": exc.index,
+                "field": exc.field,
+            },
+            400,
         )
     # fsync is blocking: keep it off the event loop.
     await run_in_threadpool(pipeline.submit, events)

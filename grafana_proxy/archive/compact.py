@@ -33,7 +33,12 @@ def _leftovers(fs: fsspec.AbstractFileSystem, directory: str, visible: list[str]
     return [p for p in everything if p not in visible and not p.rsplit("/", 1)[-1].startswith(".")]
 
 
-def compact(url: str, project: str | None = None, min_files: int = 2, min_age_seconds: float = 300) -> CompactionReport:
+def compact(
+    url: str,
+    project: str | None = None,
+    min_files: int = 2,
+    min_age_seconds: float = 300,
+) -> CompactionReport:
     """Merge every partition holding at least ``min_files`` files older than ``min_age_seconds`` (young
     files may still be rewritten by a pipeline recovering from a crash)."""
     fs, root = open_root(url)

@@ -83,9 +83,15 @@ def rows_to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
         pa.array([r["row"] for r in rows], type=pa.int32()),
         pa.array([r["latency"] for r in rows], type=pa.float64()),
         pa.array([r["error"] for r in rows], type=pa.string()),
-        pa.array([None if r["output"] is None else json.dumps(r["output"]) for r in rows], type=pa.string()),
+        pa.array(
+            [None if r["output"] is None else json.dumps(r["output"]) for r in rows],
+            type=pa.string(),
+        ),
         pa.array([_prediction(r["output"]) for r in rows], type=pa.float64()),
-        pa.array([None if r.get("raw") is None else json.dumps(r["raw"]) for r in rows], type=pa.string()),
+        pa.array(
+            [None if r.get("raw") is None else json.dumps(r["raw"]) for r in rows],
+            type=pa.string(),
+        ),
     ]
     fields = list(BASE_FIELDS)
     for name in names:
@@ -96,7 +102,10 @@ def rows_to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
 
 
 def write_atomic(
-    fs: fsspec.AbstractFileSystem, path: str, table: pa.Table, metadata: dict[bytes, bytes] | None = None
+    fs: fsspec.AbstractFileSystem,
+    path: str,
+    table: pa.Table,
+    metadata: dict[bytes, bytes] | None = None,
 ) -> None:
     """Write to a hidden temporary name in the same directory, then rename: a reader sees all or nothing.
     (On object stores a PUT is already atomic; the rename there is a copy of a complete object.)"""

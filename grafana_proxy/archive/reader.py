@@ -10,7 +10,13 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from grafana_proxy.archive.layout import BASE_FIELDS, FEATURE_PREFIX, REPLACES_KEY, open_root, partition_path
+from grafana_proxy.archive.layout import (
+    BASE_FIELDS,
+    FEATURE_PREFIX,
+    REPLACES_KEY,
+    open_root,
+    partition_path,
+)
 
 
 def _days(start_ms: int, end_ms: int) -> list[str]:
@@ -49,10 +55,11 @@ def read_table(fs: fsspec.AbstractFileSystem, files: list[str], start_ms: int, e
 def read_window(url: str, project: str, endpoint_uid: str, start_ms: int, end_ms: int) -> pd.DataFrame:
     """Raw rows of one endpoint with ``start_ms <= timestamp < end_ms``, ordered by time.
 
-    Columns: ``timestamp`` (int epoch ms), ``request_id``, ``row``, ``latency`` (µs), ``error``, ``output``
-    (JSON text), ``prediction`` (float or NaN), ``raw`` (JSON text of a request not understood), then one column per feature under its own name (features
-    named like a base column keep their ``feature.`` prefix). ``df.attrs["feature_names"]`` lists the
-    feature columns. An empty frame (with the base columns) when nothing was archived."""
+    Columns: ``timestamp`` (int epoch ms), ``request_id``, ``row``, ``latency`` (µs), ``error``,
+    ``output`` (JSON text), ``prediction`` (float or NaN), ``raw`` (JSON text of a request not understood),
+    then one column per feature under its own name (a feature named like a base column keeps its
+    ``feature.`` prefix). ``df.attrs["feature_names"]`` lists the feature columns. An empty frame (with
+    the base columns) when nothing was archived."""
     fs, root = open_root(url)
     files: list[str] = []
     for date in _days(start_ms, end_ms):

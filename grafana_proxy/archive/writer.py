@@ -6,7 +6,13 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from grafana_proxy.archive.layout import day, open_root, partition_path, rows_to_table, write_atomic
+from grafana_proxy.archive.layout import (
+    day,
+    open_root,
+    partition_path,
+    rows_to_table,
+    write_atomic,
+)
 from grafana_proxy.ingest.events import NormalEvent
 
 

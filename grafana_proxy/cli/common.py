@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from grafana_proxy.settings import Settings
-from grafana_proxy.stores.base import StoreUnavailable, Stores
+from grafana_proxy.stores.base import Stores, StoreUnavailable
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False, soft_wrap=True)

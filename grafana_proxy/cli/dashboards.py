@@ -13,6 +13,11 @@ from grafana_proxy.cli.common import err, fail, out
 app = typer.Typer(help="Grafana dashboards generated from one Python definition.", no_args_is_help=True)
 
 
+@app.callback()
+def dashboards() -> None:
+    """Grafana dashboards generated from one Python definition (a group even with one command)."""
+
+
 @app.command()
 def build(
     out_dir: Annotated[Path, typer.Option("--out", help="Repository root to write into.")] = Path("."),

@@ -24,7 +24,11 @@ def seed(
 ) -> None:
     """Write realistic endpoints, metrics, feature series (some drifting part-way) and results."""
     options = SeedOptions(
-        project=project, endpoints=endpoints, days=days, step_seconds=step_seconds, features=features,
+        project=project,
+        endpoints=endpoints,
+        days=days,
+        step_seconds=step_seconds,
+        features=features,
         seed=seed_value,
     )
     try:
@@ -33,8 +37,12 @@ def seed(
         raise fail(str(error)) from None
     with opened_stores(load_settings()) as stores:
         progress = Progress(
-            TextColumn(f"seeding {project}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=err, transient=False,
+            TextColumn(f"seeding {project}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=False,
         )
         with progress:
             task = progress.add_task("seed", total=endpoints)

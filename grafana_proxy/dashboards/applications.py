@@ -24,11 +24,11 @@ def build(fl: Flavour) -> Json:
     b = Board(fl)
     status = Query(f"{RESULTS};field=status")
     value = Query(f"{RESULTS};field=value")
-    latest = b.stat("Latest status", "Status of the latest result.", status, ".*", (6, 6), steps=STATUS_THRESHOLDS)
+    latest = b.stat("Latest status", "Status of the latest result.", status, "", (6, 6), steps=STATUS_THRESHOLDS)
     latest["fieldConfig"]["defaults"]["mappings"] = [RESULT_STATUS_MAPPING]
-    b.stat("Latest value", "Value of the latest result.", value, ".*", (6, 6), decimals=3)
-    # The distribution counts the status points of the range: status values become strings, are
-    # grouped, and the status mapping names each slice.
+    b.stat("Latest value", "Value of the latest result.", value, "", (6, 6), decimals=3)
+    # The distribution counts the status points of the range: the series are merged into one frame,
+    # status values become strings, are grouped, and the status mapping names each slice.
     b.add(
         "piechart",
         "Status distribution",
@@ -45,6 +45,7 @@ def build(fl: Flavour) -> Json:
             "tooltip": {"mode": "single", "sort": "none"},
         },
         [
+            {"id": "merge", "options": {}},
             {
                 "id": "convertFieldType",
                 "options": {"conversions": [{"targetField": "Value", "destinationType": "string"}], "fields": {}},
@@ -68,7 +69,7 @@ def build(fl: Flavour) -> Json:
         b,
         n.APPLICATIONS,
         "Results of the monitoring applications of one model endpoint.",
-        [project_var(fl), endpoint_var(fl), application_var(fl), metric_var(fl)],
+        [project_var(fl), endpoint_var(fl), application_var(fl), metric_var(fl, "Result", multi=True)],
         "target_endpoint=detections;project=$PROJECT;endpoint_id=$MODELENDPOINT;application=$APPLICATION",
         time_from="now-24h",
     )

@@ -32,7 +32,8 @@ def variable(fl: Flavour, name: str, label: str, search: str, query: Any, multi:
         "includeAll": multi,
         "hide": 0,
         "skipUrlSync": False,
-        "current": {},
+        # Multi-value variables start on "All" (every option), single ones on Grafana's first option.
+        "current": {"text": ["All"], "value": ["$__all"]} if multi else {},
         "options": [],
     }
 

@@ -107,14 +107,14 @@ def build(fl: Flavour) -> Json:
     )
     b.newline()
     b.heatmap(
-        "Predictions/s (5 minute average)",
-        "Distribution of predictions/s across endpoints.",
+        "Predictions/s across endpoints",
+        "Distribution of the endpoints' 5-minute average predictions/s.",
         Query(f"target_endpoint=metrics;project=$PROJECT;metric={n.PREDICTIONS_PER_SECOND};filter_router=true"),
         (12, 8),
         "reqps",
     )
     b.heatmap(
-        "Average latency (1 hour)",
+        "Average latency across endpoints",
         "Distribution of the 1-hour latency average across endpoints.",
         Query(f"target_endpoint=metrics;project=$PROJECT;metric={n.LATENCY_1H};filter_router=true"),
         (12, 8),
@@ -122,7 +122,7 @@ def build(fl: Flavour) -> Json:
     )
     b.newline()
     b.timeseries(
-        "Errors",
+        "Errors over time",
         "Errors per endpoint over time.",
         [Query(f"target_endpoint=metrics;project=$PROJECT;metric={n.ERROR_COUNT};agg=sum;filter_router=true")],
         (24, 8),

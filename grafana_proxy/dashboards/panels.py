@@ -114,7 +114,7 @@ class Board:
         if decimals is not None:
             defaults["decimals"] = decimals
         options = {
-            "reduceOptions": {"values": False, "calcs": ["lastNotNull"], "fields": f"/^{field}$/"},
+            "reduceOptions": {"values": False, "calcs": ["lastNotNull"], "fields": f"/^{field}$/" if field else ""},
             "colorMode": "value",
             "graphMode": "none",
             "textMode": "auto",

@@ -53,7 +53,10 @@ def _error(status: int, message: str, error: str) -> tuple[int, bytes]:
 
 def create_gateway_app(options: GatewayOptions, recorder: CallRecorder) -> Starlette:
     timeout = httpx.Timeout(options.read_timeout, connect=options.connect_timeout)
-    limits = httpx.Limits(max_connections=options.max_connections, max_keepalive_connections=options.max_connections)
+    limits = httpx.Limits(
+        max_connections=options.max_connections,
+        max_keepalive_connections=options.max_connections,
+    )
     upstream = options.service_url.rstrip("/")
 
     @asynccontextmanager
@@ -78,15 +81,16 @@ def create_gateway_app(options: GatewayOptions, recorder: CallRecorder) -> Starl
         error: str | None = None
         response_headers: list[tuple[bytes, bytes]] = []
         try:
-            reply = await client.send(client.build_request(request.method, url, headers=headers, content=body), stream=True)
+            reply = await client.send(
+                client.build_request(request.method, url, headers=headers, content=body),
+                stream=True,
+            )
             try:
                 content = b"".join([chunk async for chunk in reply.aiter_raw()])
             finally:
                 await reply.aclose()
             status = reply.status_code
-            response_headers = [
-                (k, v) for k, v in reply.headers.raw if k.decode("latin-1").lower() not in _HOP_BY_HOP
-            ]
+            response_headers = [(k, v) for k, v in reply.headers.raw if k.decode("latin-1").lower() not in _HOP_BY_HOP]
             if status >= 400:
                 error = f"upstream answered HTTP {status}"
         except httpx.TimeoutException as exc:

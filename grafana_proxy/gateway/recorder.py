@@ -98,7 +98,12 @@ class CallRecorder:
             event = normalize(
                 self._project,
                 EventIn.model_validate(
-                    {**base, "inputs": seen.inputs, "feature_names": seen.feature_names, "outputs": seen.outputs}
+                    {
+                        **base,
+                        "inputs": seen.inputs,
+                        "feature_names": seen.feature_names,
+                        "outputs": seen.outputs,
+                    }
                 ),
             )
         except (ValidationError, ValueError):
@@ -110,13 +115,17 @@ class CallRecorder:
         return event
 
     def _row(self, call: RecordedCall) -> CallRow:
+        try:
+            response = _decoded(call.response_body, call.response_encoding)
+        except (OSError, zlib.error):
+            response = call.response_body
         return CallRow(
             timestamp=call.timestamp,
             method=call.method,
             path=call.path,
             status=call.status,
             request=call.request_body.decode("utf-8", "replace"),
-            response=_decoded(call.response_body, call.response_encoding).decode("utf-8", "replace"),
+            response=response.decode("utf-8", "replace"),
             latency=call.latency,
             request_id=call.request_id,
         )

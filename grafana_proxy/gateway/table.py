@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.dialects import mysql
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -22,9 +21,9 @@ from sqlalchemy import (
     Text,
     insert,
 )
+from sqlalchemy.dialects import mysql
 
 from grafana_proxy.stores.engine import create_db_engine
-
 
 # MySQL's TEXT stops at 64 KiB; model payloads can be larger.
 _LONG_TEXT = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
@@ -49,7 +48,12 @@ class CallTable:
         self._table = Table(
             name,
             metadata,
-            Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+            Column(
+                "id",
+                BigInteger().with_variant(Integer, "sqlite"),
+                primary_key=True,
+                autoincrement=True,
+            ),
             Column("time", DateTime(timezone=True), nullable=False, index=True),
             Column("request_id", String(128), nullable=False),
             Column("method", String(16), nullable=False),

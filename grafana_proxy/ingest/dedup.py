@@ -53,7 +53,8 @@ class DedupIndex:
                     where = " OR ".join(["(project = ? AND request_id = ?)"] * len(chunk))
                     params = [v for p, r, _ in chunk for v in (p, r)]
                     for project, request_id, position in self._db.execute(
-                        f"SELECT project, request_id, position FROM request_ids WHERE {where}", params
+                        f"SELECT project, request_id, position FROM request_ids WHERE {where}",
+                        params,
                     ):
                         first[(project, request_id)] = position
                 self._db.execute("COMMIT")

@@ -12,7 +12,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 Scalar = float | int | str | bool | None
 
@@ -163,7 +170,11 @@ def _rows(event: EventIn) -> tuple[list[str], bool, list[list[Scalar]]]:
         if any(len(r) != len(given) for r in rows):
             raise ValueError("every input row needs one value per feature name")
         return list(given), True, rows
-    return [f"f{i}" for i in range(width)], False, [r + [None] * (width - len(r)) for r in rows]
+    return (
+        [f"f{i}" for i in range(width)],
+        False,
+        [r + [None] * (width - len(r)) for r in rows],
+    )
 
 
 def _outputs(outputs: Any, n_rows: int) -> list[Any]:

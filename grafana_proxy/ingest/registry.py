@@ -6,6 +6,7 @@ from typing import Any
 
 from grafana_proxy.ingest.events import NormalEvent, split_function_uri
 from grafana_proxy.ingest.windows import EndpointWindows, LiveStats
+from grafana_proxy.model import EndpointRecord
 from grafana_proxy.stores.base import EndpointStore
 
 # Key in the record's ``metrics`` JSON: per spool, the error_count the record held before that spool's
@@ -30,7 +31,11 @@ class EndpointRegistry:
         known = self._names[key]
         if event.named:
             if not known and event.feature_names:
-                self._endpoints.upsert(event.project, event.endpoint_uid, {"feature_names": event.feature_names})
+                self._endpoints.upsert(
+                    event.project,
+                    event.endpoint_uid,
+                    {"feature_names": event.feature_names},
+                )
                 self._names[key] = list(event.feature_names)
             return event.feature_names
         if known and len(known) == len(event.feature_names):
@@ -38,13 +43,11 @@ class EndpointRegistry:
         return event.feature_names
 
     def _load_or_register(self, event: NormalEvent) -> None:
-        key = (event.project, event.endpoint_uid)
         record = self._endpoints.get(event.project, event.endpoint_uid)
         if record is None:
             _, function, _ = split_function_uri(event.project, event.function_uri)
             model_name = event.model.partition(":")[0]
             fields: dict[str, Any] = {
-                "name": model_name or event.endpoint_uid,
                 "function_uri": f"{event.project}/{event.function_uri}"
                 if event.function_uri and "/" not in event.function_uri
                 else event.function_uri,
@@ -54,15 +57,20 @@ class EndpointRegistry:
                 "labels": event.labels,
                 "metrics": {ERROR_BASE_KEY: {self._spool_id: 0}},
             }
-            if not function and not model_name:
-                fields.pop("name")
+            if function or model_name:
+                fields["name"] = model_name or function
             record = self._endpoints.upsert(event.project, event.endpoint_uid, fields)
+        self._remember(record)
+
+    def _remember(self, record: EndpointRecord) -> None:
+        """Cache the record's names and this spool's error base (recording the base on first contact)."""
+        key = (record.project, record.uid)
         metrics = dict(record.metrics)
         bases = dict(metrics.get(ERROR_BASE_KEY) or {})
         if self._spool_id not in bases:
             bases[self._spool_id] = record.error_count
             metrics[ERROR_BASE_KEY] = bases
-            self._endpoints.upsert(event.project, event.endpoint_uid, {"metrics": metrics})
+            self._endpoints.upsert(record.project, record.uid, {"metrics": metrics})
         self._names[key] = list(record.feature_names)
         self._error_base[key] = int(bases[self._spool_id])
         self._metrics[key] = metrics
@@ -70,6 +78,10 @@ class EndpointRegistry:
     def update(self, project: str, uid: str, state: EndpointWindows, live: LiveStats | None) -> None:
         """Write totals and, when a new point was emitted, the live stats onto the record."""
         key = (project, uid)
+        if key not in self._metrics:
+            # Known from the snapshot but not seen since this process started: load its base first.
+            record = self._endpoints.get(project, uid) or self._endpoints.upsert(project, uid, {})
+            self._remember(record)
         fields: dict[str, Any] = {
             "error_count": self._error_base.get(key, 0) + state.error_count,
             "first_request": state.first_request,

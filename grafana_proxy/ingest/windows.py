@@ -80,7 +80,13 @@ class Windows:
         return self.endpoints.get((project, uid))
 
     def add(
-        self, project: str, uid: str, timestamp: int, rows: int, latency: float | None, error: bool
+        self,
+        project: str,
+        uid: str,
+        timestamp: int,
+        rows: int,
+        latency: float | None,
+        error: bool,
     ) -> EndpointWindows:
         """Count one event carrying ``rows`` predictions."""
         ep = self.endpoints.get((project, uid))
@@ -122,7 +128,10 @@ class Windows:
             cum.append((c + b.count, ls + b.latency_sum, ln + b.latency_n, e + b.errors))
 
         def window(end: int, span: int) -> tuple[int, float, int, int]:
-            lo, hi = bisect.bisect_left(starts, end - span), bisect.bisect_left(starts, end)
+            lo, hi = (
+                bisect.bisect_left(starts, end - span),
+                bisect.bisect_left(starts, end),
+            )
             a, z = cum[lo], cum[hi]
             return z[0] - a[0], z[1] - a[1], z[2] - a[2], z[3] - a[3]
 
@@ -133,8 +142,9 @@ class Windows:
         live: LiveStats | None = None
         while t <= last:
             c1h, lsum1h, ln1h, _ = window(t, WINDOW_1H)
-            if c1h == 0 and ln1h == 0:
-                # Nothing within the hour before t: jump to the next bucket instead of writing zeros.
+            if c1h == 0 and window(t - period, WINDOW_1H)[0] == 0:
+                # Nothing within the hour before t (and the zeros were written already): jump to the next
+                # bucket instead of writing zeros through every silent period.
                 nxt = bisect.bisect_left(starts, t)
                 if nxt >= len(starts):
                     break

@@ -103,8 +103,7 @@ class PaddedBins:
             return Summary(0, nan, nan, nan, nan, (nan, nan, nan), np.zeros(self.size, dtype=np.int64))
         if not self.uniform:
             q25, q50, q75 = (float(v) for v in np.quantile(x, QUANTILES))
-            return Summary(n, float(x.mean()), _std(x), float(x.min()), float(x.max()),
-                           (q25, q50, q75), self.counts(x))
+            return Summary(n, float(x.mean()), _std(x), float(x.min()), float(x.max()), (q25, q50, q75), self.counts(x))
         return self._summarise_uniform(x)
 
     def _summarise_uniform(self, x: FloatArray) -> Summary:
@@ -113,7 +112,7 @@ class PaddedBins:
         n = int(x.size)
         d = x - e[0]
         shift_sum = float(d.sum())
-        shift_sq = float(np.dot(d, d))
+        shift_sq = _sum_of_squares(d)
         fine = _fine_buckets(d, inner * SUB / (e[-1] - e[0]), inner)
         fine_counts = np.bincount(fine, minlength=inner * SUB + 4)
         ranks, interp = _quartile_ranks(n)
@@ -132,11 +131,18 @@ class PaddedBins:
         if crowded:
             q25, q50, q75 = (float(v) for v in np.quantile(x, QUANTILES))
         else:
-            v = [_order_statistic(sub_x, sub_fine, starts, int(b), int(r)) for b, r in zip(wanted, ranks)]
+            v = [_order_statistic(sub_x, sub_fine, starts, int(b), int(r)) for b, r in zip(wanted, ranks, strict=True)]
             q25, q50, q75 = (v[2 * i] + interp[i] * (v[2 * i + 1] - v[2 * i]) for i in range(3))
         std = _shifted_std(shift_sum, shift_sq, n)
-        return Summary(n, float(e[0] + shift_sum / n), _std(x) if std is None else std,
-                       float(x.min()), float(x.max()), (q25, q50, q75), counts)
+        return Summary(
+            n,
+            float(e[0] + shift_sum / n),
+            _std(x) if std is None else std,
+            float(x.min()),
+            float(x.max()),
+            (q25, q50, q75),
+            counts,
+        )
 
     def _exact_counts(
         self, fine_counts: IntArray, edge_of: IntArray, sub_x: FloatArray, sub_fine: IntArray
@@ -193,11 +199,16 @@ def _order_statistic(sub_x: FloatArray, sub_fine: IntArray, starts: IntArray, bu
     return float(values[rank - starts[bucket]])
 
 
+def _sum_of_squares(d: FloatArray) -> float:
+    # Not np.dot: OpenBLAS wakes its thread pool for it, which costs 10x on a busy machine.
+    return float(np.einsum("i,i->", d, d))
+
+
 def _std(x: FloatArray) -> float:
     if x.size < 2:
         return math.nan
     centred = x - x.mean()
-    return math.sqrt(float(np.dot(centred, centred)) / (x.size - 1))
+    return math.sqrt(_sum_of_squares(centred) / (x.size - 1))
 
 
 def _shifted_std(shift_sum: float, shift_sq: float, n: int) -> float | None:

@@ -102,8 +102,9 @@ def _plain_summary(x: FloatArray) -> Summary:
         return PaddedBins(np.array([0.0, 1.0])).summarise(x)
     q25, q50, q75 = (float(v) for v in np.quantile(x, QUANTILES))
     std = float(x.std(ddof=1)) if x.size > 1 else math.nan
-    return Summary(int(x.size), float(x.mean()), std, float(x.min()), float(x.max()), (q25, q50, q75),
-                   np.zeros(0, dtype=np.int64))
+    return Summary(
+        int(x.size), float(x.mean()), std, float(x.min()), float(x.max()), (q25, q50, q75), np.zeros(0, dtype=np.int64)
+    )
 
 
 def describe_categorical(series: pd.Series, keep: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -148,7 +149,7 @@ def reference_stats(df: pd.DataFrame, columns: list[str] | None = None) -> Featu
 
 
 def reference_kind(stats: Mapping[str, Any]) -> str | None:
-    """"numerical" (a numeric hist), "categorical" (category counts) or None (not comparable)."""
+    """Kind of a reference feature: "numerical" (numeric hist), "categorical" (category counts) or None."""
     hist = stats.get("hist")
     if isinstance(hist, list | tuple) and len(hist) == 2 and len(hist[1]) == len(hist[0]) + 1:
         return "numerical"

@@ -49,29 +49,88 @@ class UseCase:
 
 
 USE_CASES: tuple[UseCase, ...] = (
-    UseCase("churn-serving", "churn-classifier", "XGBClassifier", "growth", (
-        ("tenure_months", _gamma(2.0, 12.0)), ("monthly_charges", _normal(70.0, 25.0)),
-        ("support_calls", _poisson(1.5)), ("data_usage_gb", _lognormal(2.0, 0.6)),
-        ("contract_months", _uniform(1.0, 36.0)), ("discount_pct", _beta(2.0, 8.0, 100.0)))),
-    UseCase("fraud-serving", "fraud-detector", "LGBMClassifier", "risk", (
-        ("amount", _lognormal(3.5, 1.1)), ("hour_of_day", _uniform(0.0, 24.0)),
-        ("merchant_risk", _beta(2.0, 5.0)), ("distance_km", _lognormal(1.5, 1.0)),
-        ("tx_last_hour", _poisson(2.0)), ("account_age_days", _gamma(3.0, 300.0)))),
-    UseCase("credit-serving", "credit-scorer", "RandomForestClassifier", "risk", (
-        ("income", _lognormal(10.8, 0.5)), ("debt_ratio", _beta(2.0, 4.0)),
-        ("age", _normal(42.0, 12.0)), ("credit_score", _normal(680.0, 70.0)),
-        ("loan_amount", _lognormal(9.5, 0.8)), ("open_accounts", _poisson(4.0)))),
-    UseCase("demand-serving", "demand-forecaster", "GradientBoostingRegressor", "supply", (
-        ("temperature_c", _normal(18.0, 8.0)), ("price", _normal(9.9, 1.5)),
-        ("promo_depth", _beta(1.2, 6.0)), ("day_of_week", _uniform(0.0, 7.0)),
-        ("sales_lag_7d", _gamma(5.0, 40.0)), ("stock_level", _normal(500.0, 120.0)))),
-    UseCase("housing-serving", "house-pricer", "LinearRegression", "realestate", (
-        ("living_area_m2", _lognormal(4.6, 0.35)), ("bedrooms", _poisson(3.0)),
-        ("age_years", _gamma(2.5, 12.0)), ("lot_size_m2", _lognormal(6.2, 0.6)),
-        ("distance_center_km", _gamma(2.0, 5.0)), ("school_rating", _normal(6.5, 1.8)))),
-    UseCase("iris-serving", "iris-classifier", "SVC", "demo", (
-        ("sepal_length", _normal(5.8, 0.8)), ("sepal_width", _normal(3.05, 0.43)),
-        ("petal_length", _normal(3.76, 1.76)), ("petal_width", _normal(1.2, 0.76)))),
+    UseCase(
+        "churn-serving",
+        "churn-classifier",
+        "XGBClassifier",
+        "growth",
+        (
+            ("tenure_months", _gamma(2.0, 12.0)),
+            ("monthly_charges", _normal(70.0, 25.0)),
+            ("support_calls", _poisson(1.5)),
+            ("data_usage_gb", _lognormal(2.0, 0.6)),
+            ("contract_months", _uniform(1.0, 36.0)),
+            ("discount_pct", _beta(2.0, 8.0, 100.0)),
+        ),
+    ),
+    UseCase(
+        "fraud-serving",
+        "fraud-detector",
+        "LGBMClassifier",
+        "risk",
+        (
+            ("amount", _lognormal(3.5, 1.1)),
+            ("hour_of_day", _uniform(0.0, 24.0)),
+            ("merchant_risk", _beta(2.0, 5.0)),
+            ("distance_km", _lognormal(1.5, 1.0)),
+            ("tx_last_hour", _poisson(2.0)),
+            ("account_age_days", _gamma(3.0, 300.0)),
+        ),
+    ),
+    UseCase(
+        "credit-serving",
+        "credit-scorer",
+        "RandomForestClassifier",
+        "risk",
+        (
+            ("income", _lognormal(10.8, 0.5)),
+            ("debt_ratio", _beta(2.0, 4.0)),
+            ("age", _normal(42.0, 12.0)),
+            ("credit_score", _normal(680.0, 70.0)),
+            ("loan_amount", _lognormal(9.5, 0.8)),
+            ("open_accounts", _poisson(4.0)),
+        ),
+    ),
+    UseCase(
+        "demand-serving",
+        "demand-forecaster",
+        "GradientBoostingRegressor",
+        "supply",
+        (
+            ("temperature_c", _normal(18.0, 8.0)),
+            ("price", _normal(9.9, 1.5)),
+            ("promo_depth", _beta(1.2, 6.0)),
+            ("day_of_week", _uniform(0.0, 7.0)),
+            ("sales_lag_7d", _gamma(5.0, 40.0)),
+            ("stock_level", _normal(500.0, 120.0)),
+        ),
+    ),
+    UseCase(
+        "housing-serving",
+        "house-pricer",
+        "LinearRegression",
+        "realestate",
+        (
+            ("living_area_m2", _lognormal(4.6, 0.35)),
+            ("bedrooms", _poisson(3.0)),
+            ("age_years", _gamma(2.5, 12.0)),
+            ("lot_size_m2", _lognormal(6.2, 0.6)),
+            ("distance_center_km", _gamma(2.0, 5.0)),
+            ("school_rating", _normal(6.5, 1.8)),
+        ),
+    ),
+    UseCase(
+        "iris-serving",
+        "iris-classifier",
+        "SVC",
+        "demo",
+        (
+            ("sepal_length", _normal(5.8, 0.8)),
+            ("sepal_width", _normal(3.05, 0.43)),
+            ("petal_length", _normal(3.76, 1.76)),
+            ("petal_width", _normal(1.2, 0.76)),
+        ),
+    ),
 )
 ROUTER_CLASS = "VotingEnsemble"
 

@@ -81,9 +81,7 @@ def feature_arrays(
 ) -> dict[str, FloatArray]:
     """One sampled value per step and feature (MLRun samples the events it stores, too)."""
     start = float(times_ms[0])
-    return {
-        ref.name: ref.sampler(rng, times_ms.size) + shift(plan, ref, times_ms, start, span_ms) for ref in refs
-    }
+    return {ref.name: ref.sampler(rng, times_ms.size) + shift(plan, ref, times_ms, start, span_ms) for ref in refs}
 
 
 def _window_probabilities(ref: Reference, shifts: FloatArray) -> FloatArray:

@@ -45,25 +45,29 @@ def padded_edges(edges: FloatArray) -> FloatArray:
     """MLRun pads the reference histogram with one bin on each side reaching to +-float max, so
     live values outside the training range still land in a bin (22 bins in all)."""
     big = sys.float_info.max
-    return np.concatenate(([-big], edges, [big]))
+    out: FloatArray = np.concatenate(([-big], edges, [big]))
+    return out
 
 
 def reference_probabilities(feature_stats: dict[str, Any]) -> FloatArray:
     """The padded reference histogram of one feature as probabilities (counts / count)."""
     counts = np.asarray(feature_stats["hist"][0], dtype=np.float64)
     padded = np.concatenate(([0.0], counts, [0.0]))
-    return padded / max(float(feature_stats["count"]), 1.0)
+    out: FloatArray = padded / max(float(feature_stats["count"]), 1.0)
+    return out
 
 
 def tvd(expected: FloatArray, actual: FloatArray) -> FloatArray:
     """Total variation distance per row: sum |t - u| / 2."""
-    return np.abs(actual - expected).sum(axis=-1) / 2.0
+    out: FloatArray = np.abs(actual - expected).sum(axis=-1) / 2.0
+    return out
 
 
 def hellinger(expected: FloatArray, actual: FloatArray) -> FloatArray:
     """Hellinger distance per row: sqrt(max(1 - sum sqrt(u t), 0))."""
     overlap = np.sqrt(actual * expected).sum(axis=-1)
-    return np.sqrt(np.maximum(1.0 - overlap, 0.0))
+    out: FloatArray = np.sqrt(np.maximum(1.0 - overlap, 0.0))
+    return out
 
 
 def _kl(actual: FloatArray, expected: FloatArray) -> FloatArray:

@@ -38,7 +38,8 @@ class Windows:
         return out
 
     def sums(self, per_step: FloatArray) -> FloatArray:
-        out: FloatArray = np.bincount(self.of_step, weights=per_step, minlength=self.starts.size)
+        sums = np.bincount(self.of_step, weights=per_step, minlength=self.starts.size)
+        out: FloatArray = sums.astype(np.float64, copy=False)
         return out
 
 
@@ -65,11 +66,19 @@ def drift_results(uid: str, win: Windows, drift: WindowDrift, has_data: npt.NDAr
         if i == last:
             # Like MLRun's app, the newest verdict carries the stats the record is updated with.
             extra.update(current_stats=drift.current_stats, drift_measures=drift.drift_measures, drift_status=status)
-        out.append(AppResult(
-            endpoint_uid=uid, application=DRIFT_APP, name=DRIFT_RESULT, kind=int(ResultKind.data_drift),
-            status=status, value=value, start_infer_time=int(win.starts[i]), end_infer_time=int(win.ends[i]),
-            extra_data=extra,
-        ))
+        out.append(
+            AppResult(
+                endpoint_uid=uid,
+                application=DRIFT_APP,
+                name=DRIFT_RESULT,
+                kind=int(ResultKind.data_drift),
+                status=status,
+                value=value,
+                start_infer_time=int(win.starts[i]),
+                end_infer_time=int(win.ends[i]),
+                extra_data=extra,
+            )
+        )
     return out
 
 
@@ -89,9 +98,17 @@ def latency_results(uid: str, win: Windows, counts: FloatArray, latency_us: Floa
             status = ResultStatus.detected
         elif ratio >= LATENCY_POTENTIAL_RATIO:
             status = ResultStatus.potential_detection
-        out.append(AppResult(
-            endpoint_uid=uid, application=PERF_APP, name=PERF_RESULT, kind=int(ResultKind.system_performance),
-            status=int(status), value=float(mean[i]), start_infer_time=int(win.starts[i]),
-            end_infer_time=int(win.ends[i]), extra_data={"baseline_us": baseline, "ratio": ratio},
-        ))
+        out.append(
+            AppResult(
+                endpoint_uid=uid,
+                application=PERF_APP,
+                name=PERF_RESULT,
+                kind=int(ResultKind.system_performance),
+                status=int(status),
+                value=float(mean[i]),
+                start_infer_time=int(win.starts[i]),
+                end_infer_time=int(win.ends[i]),
+                extra_data={"baseline_us": baseline, "ratio": ratio},
+            )
+        )
     return out

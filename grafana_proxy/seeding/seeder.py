@@ -127,9 +127,7 @@ def _record(
     }
 
 
-def seed_project(
-    stores: Stores, options: SeedOptions, progress: Callable[[int], None] | None = None
-) -> SeedReport:
+def seed_project(stores: Stores, options: SeedOptions, progress: Callable[[int], None] | None = None) -> SeedReport:
     """Write ``options.endpoints`` endpoints with ``options.days`` of data; ``progress(1)`` after each.
     The same options (seed and end included) always write the same data."""
     options.validate()
@@ -178,9 +176,7 @@ def seed_project(
         series, project = stores.series, options.project
         points += write_series_arrays(series, project, plan.uid, SeriesKind.metric, times, metrics)
         points += write_series_arrays(series, project, plan.uid, SeriesKind.feature, times, feature_values)
-        points += write_series_arrays(
-            series, project, plan.uid, SeriesKind.metric, win.ends[has_data], drift_series
-        )
+        points += write_series_arrays(series, project, plan.uid, SeriesKind.metric, win.ends[has_data], drift_series)
         results += stores.results.write(project, app_results)
         if progress is not None:
             progress(1)

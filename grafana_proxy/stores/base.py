@@ -14,6 +14,7 @@ from grafana_proxy.model import (
     EndpointFilter,
     EndpointRecord,
     EndpointSummary,
+    GroundTruth,
     SeriesData,
     SeriesKind,
     TimeRange,
@@ -124,6 +125,28 @@ class KeyStore(Protocol):
     def all(self) -> list[AccessKey]: ...
 
     def revoke(self, key_id: str) -> bool: ...
+
+
+class GroundTruthStore(Protocol):
+    """True labels posted later (``POST /api/v1/projects/{p}/ground-truth``), joined by the
+    model-performance application on ``request_id``."""
+
+    def write(self, project: str, labels: Sequence[GroundTruth]) -> int:
+        """Store labels; a later label for the same (project, request_id) replaces the earlier one."""
+
+    def get(self, project: str, request_ids: Sequence[str]) -> dict[str, GroundTruth]:
+        """The labels known for these request ids (missing ones are absent from the dict)."""
+
+
+class ScheduleStore(Protocol):
+    """Where the monitoring controller got to: the end of the last analysed window per (application,
+    endpoint), MLRun's ``monitoring_schedules.last_analyzed``."""
+
+    def last_analyzed(self, project: str) -> dict[tuple[str, str], int]:
+        """(application, endpoint_uid) -> end (epoch ms, exclusive) of the last analysed window."""
+
+    def advance(self, project: str, application: str, endpoint_uid: str, end_ms: int) -> None:
+        """Record that windows up to ``end_ms`` are done; never moves an entry backwards."""
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,15 @@ def upgrade(engine_or_url: Engine | str | URL) -> None:
             engine.dispose()
 
 
+def head_revision() -> str | None:
+    """The newest revision shipped with the package."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None before the first upgrade)."""
     from alembic.runtime.migration import MigrationContext

@@ -174,3 +174,28 @@ access_keys = Table(
     mysql_charset=MYSQL_CHARSET,
     mysql_collate=MYSQL_COLLATE,
 )
+
+# -- monitoring pipeline (issue 3): ground truth for model performance, controller progress ----------------
+
+ground_truth = Table(
+    "ground_truth",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("request_id", String(NAME_LEN), primary_key=True),
+    Column("endpoint_uid", String(UID_LEN)),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("value", JsonValue),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+monitoring_schedules = Table(
+    "monitoring_schedules",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("application", String(APP_LEN), primary_key=True),
+    Column("endpoint_uid", String(UID_LEN), primary_key=True),
+    Column("last_analyzed", BigInteger, nullable=False),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)

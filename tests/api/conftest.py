@@ -17,11 +17,11 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def keys(sqlite_stores: Stores) -> Keys:
-    seed_small(sqlite_stores)
-    return make_keys(sqlite_stores)
+def keys(stores: Stores) -> Keys:
+    seed_small(stores)
+    return make_keys(stores)
 
 
 @pytest.fixture
-def client(settings: Settings, sqlite_stores: Stores, keys: Keys) -> Iterator[TestClient]:
-    yield from client_for(settings, sqlite_stores)
+def client(settings: Settings, stores: Stores, keys: Keys) -> Iterator[TestClient]:
+    yield from client_for(settings, stores)

@@ -45,7 +45,7 @@ def test_put_validation_names_the_field(client: TestClient, keys: Keys, body: di
 
 
 def test_metrics_features_and_results_are_committed_and_queryable(
-    client: TestClient, keys: Keys, sqlite_stores: Stores
+    client: TestClient, keys: Keys, stores: Stores
 ) -> None:
     header = keys.header(keys.alpha_write)
     points = [{"name": "custom_score", "timestamp": T0 + i * 60_000, "value": i / 10} for i in range(10)]
@@ -55,12 +55,12 @@ def test_metrics_features_and_results_are_committed_and_queryable(
     again = client.post(f"{BASE}/ep1/metrics", json={"points": points}, headers=header).json()
     assert again["written"] == 0  # idempotent
     window = TimeRange(T0, T0 + HOUR)
-    stored = sqlite_stores.series.query("alpha", ["ep1"], SeriesKind.metric, ["custom_score"], window, 60_000)
+    stored = stores.series.query("alpha", ["ep1"], SeriesKind.metric, ["custom_score"], window, 60_000)
     assert list(stored[0].values)[:3] == [0.0, 0.1, 0.2]
 
     samples = [{"timestamp": T0 + i * 1000, "values": {"f9": float(i), "f2": None}} for i in range(5)]
     assert client.post(f"{BASE}/ep1/features", json={"samples": samples}, headers=header).json()["written"] == 5
-    assert "f9" in sqlite_stores.series.names("alpha", "ep1", SeriesKind.feature)
+    assert "f9" in stores.series.names("alpha", "ep1", SeriesKind.feature)
 
     result = {"application": "my-app", "name": "score", "kind": 2, "status": 1, "value": 0.5,
               "start_infer_time": T0, "end_infer_time": T0 + 600_000, "extra_data": {"n": 3}}
@@ -85,12 +85,12 @@ def test_metrics_features_and_results_are_committed_and_queryable(
     ],
 )
 def test_bad_writes_are_rejected_naming_the_field_and_store_nothing(
-    client: TestClient, keys: Keys, sqlite_stores: Stores, path: str, body: dict[str, object], field: str
+    client: TestClient, keys: Keys, stores: Stores, path: str, body: dict[str, object], field: str
 ) -> None:
     response = client.post(f"{BASE}/ep1/{path}", json=body, headers=keys.header(keys.alpha_write))
     assert response.status_code in (400, 422)
     assert field in response.json()["message"]
-    assert "a" not in sqlite_stores.series.names("alpha", "ep1", SeriesKind.metric)
+    assert "a" not in stores.series.names("alpha", "ep1", SeriesKind.metric)
 
 
 def test_nan_is_rejected(client: TestClient, keys: Keys) -> None:
@@ -105,10 +105,10 @@ def test_writes_to_unknown_endpoints_are_404(client: TestClient, keys: Keys) -> 
     assert response.status_code == 404 and "PUT" in response.json()["message"]
 
 
-def test_delete_removes_record_and_series(client: TestClient, keys: Keys, sqlite_stores: Stores) -> None:
+def test_delete_removes_record_and_series(client: TestClient, keys: Keys, stores: Stores) -> None:
     assert client.delete(f"{BASE}/ep1", headers=keys.header(keys.alpha_write)).status_code == 200
     assert client.get(f"{BASE}/ep1", headers=keys.header(keys.alpha_read)).status_code == 404
-    assert sqlite_stores.series.names("alpha", "ep1", SeriesKind.metric) == []
+    assert stores.series.names("alpha", "ep1", SeriesKind.metric) == []
     assert client.delete(f"{BASE}/ep1", headers=keys.header(keys.alpha_write)).status_code == 404
 
 
@@ -123,10 +123,10 @@ def test_other_projects_write_key_is_403(client: TestClient, keys: Keys) -> None
     assert response.status_code == 403
 
 
-def test_revoked_key_stops_working(client: TestClient, keys: Keys, sqlite_stores: Stores) -> None:
-    key, secret = sqlite_stores.keys.create("temp", ["alpha"], "read")
+def test_revoked_key_stops_working(client: TestClient, keys: Keys, stores: Stores) -> None:
+    key, secret = stores.keys.create("temp", ["alpha"], "read")
     assert client.get(f"{BASE}/ep1", headers=keys.header(secret)).status_code == 200
-    sqlite_stores.keys.revoke(key.key_id)
+    stores.keys.revoke(key.key_id)
     client.app.state.key_verifier.forget()  # type: ignore[attr-defined]
     assert client.get(f"{BASE}/ep1", headers=keys.header(secret)).status_code == 401
 

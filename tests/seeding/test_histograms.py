@@ -50,7 +50,9 @@ def test_describe_is_mlrun_feature_stats() -> None:
 
 
 def test_drift_measures_and_status() -> None:
-    measures = drift_measures({"a": {"tvd": 0.2, "hellinger": 0.4, "kld": 1.0}, "b": {"tvd": 0.4, "hellinger": 0.6, "kld": 3.0}})
+    measures = drift_measures(
+        {"a": {"tvd": 0.2, "hellinger": 0.4, "kld": 1.0}, "b": {"tvd": 0.4, "hellinger": 0.6, "kld": 3.0}}
+    )
     assert measures["tvd_sum"] == pytest.approx(0.6) and measures["tvd_mean"] == pytest.approx(0.3)
     assert measures["kld_mean"] == pytest.approx(2.0) and measures["a"]["tvd"] == 0.2
     assert [general_drift_status(v) for v in (0.1, 0.5, 0.69, 0.7, 1.0)] == [0, 1, 1, 2, 2]

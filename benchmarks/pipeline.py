@@ -1,0 +1,199 @@
+"""I1 (events API ingest), G1 (gateway overhead) and D1 (drift computation). Each needs a part that the
+pipeline engineer is building; when that part is not there yet, the row says "pending" with the reason
+instead of failing the run, and the measurement is ready for when it lands."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+
+from benchmarks.procs import Child, free_port, start, wait_http
+from benchmarks.report import Row, pending
+from benchmarks.timing import Timing
+
+CLI = [sys.executable, "-c", "from grafana_proxy.cli.main import app; app()"]
+INGEST_PROJECT = "ingest-bench"
+
+
+def _event_batches(total: int, batch: int, start_ms: int) -> list[bytes]:
+    """Pre-encoded batches, so the client's JSON encoding is not part of the measured time."""
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(total, 4)).round(4).tolist()
+    batches = []
+    for first in range(0, total, batch):
+        events = [
+            {
+                "function_uri": "ingest-bench/serving",
+                "model": "bench-model",
+                "timestamp": start_ms + i * 10,
+                "request_id": f"bench-{i}",
+                "inputs": [features[i]],
+                "outputs": [int(features[i][0] > 0)],
+                "latency": 900.0 + (i % 200),
+            }
+            for i in range(first, min(first + batch, total))
+        ]
+        batches.append(orjson.dumps(events))
+    return batches
+
+
+def measure_ingest(base_url: str, write_key: str, total: int, batch: int, concurrency: int) -> Row:
+    row = Row("I1", f"events API ingest, batches of {batch}, {concurrency} clients", "events/s", ">= 50,000 events/s")
+    path = f"/api/v1/projects/{INGEST_PROJECT}/events"
+    headers = {"X-V3io-Session-Key": write_key, "content-type": "application/json"}
+    batches = _event_batches(total, batch, int(time.time() * 1000) - 3_600_000)
+    with httpx.Client(base_url=base_url, headers=headers, timeout=120) as probe_client:
+        probe = probe_client.post(path, content=batches[0])
+    if probe.status_code in (404, 405):
+        return pending(row, f"POST {path} is not mounted in create_app (HTTP {probe.status_code})")
+    if probe.status_code == 503:
+        return pending(row, "events route mounted but the ingest pipeline is not started by serve (HTTP 503)")
+    if probe.status_code >= 300:
+        return pending(row, f"events route answered HTTP {probe.status_code}: {probe.text[:200]}")
+    rest = batches[1:]
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def worker(share: Sequence[bytes]) -> None:
+        with httpx.Client(base_url=base_url, headers=headers, timeout=120) as client:
+            for body in share:
+                began = time.perf_counter()
+                response = client.post(path, content=body)
+                elapsed = (time.perf_counter() - began) * 1000
+                with lock:
+                    latencies.append(elapsed)
+                    if response.status_code >= 300:
+                        errors.append(f"HTTP {response.status_code}")
+
+    threads = [threading.Thread(target=worker, args=(rest[i::concurrency],)) for i in range(concurrency)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    events = total - min(batch, total)
+    row.ours = events / wall if wall > 0 else None
+    row.details = {"events": events, "seconds": round(wall, 3), "batch": Timing(tuple(latencies)).summary()}
+    if errors:
+        row.status, row.met = f"failed: {len(errors)} batches refused ({errors[0]})", False
+    else:
+        row.met = row.ours is not None and row.ours >= 50_000
+    return row
+
+
+def _cli_child(name: str, args: list[str], log_dir: Path, data_dir: Path) -> Child:
+    env = {"GRAFANA_PROXY_DATA_DIR": str(data_dir), "GRAFANA_PROXY_LOG_LEVEL": "WARNING"}
+    return start(name, [*CLI, *args], log_dir, env)
+
+
+def _no_such_command(child: Child) -> bool:
+    time.sleep(1.5)
+    return not child.alive() and "No such command" in child.log_tail(40)
+
+
+def measure_gateway(data_dir: Path, log_dir: Path, rate: float, seconds: float) -> Row:
+    """Open loop at ``rate`` requests/s on each path: every tick sends one request straight to the
+    model service and one through the gateway (alternating which goes first)."""
+    row = Row("G1", f"gateway overhead at {rate:g} req/s (median added)", "ms", "<= 1 ms added at the median")
+    model_port, gateway_port = free_port(), free_port()
+    model = _cli_child("demo-model", ["demo-model", "--port", str(model_port)], log_dir, data_dir)
+    children = [model]
+    try:
+        if _no_such_command(model):
+            return pending(row, "`grafana-proxy demo-model` does not exist yet")
+        gateway = _cli_child(
+            "gateway",
+            [
+                "gateway",
+                "--service-url",
+                f"http://127.0.0.1:{model_port}",
+                "--project",
+                "gw-bench",
+                "--port",
+                str(gateway_port),
+            ],
+            log_dir,
+            data_dir,
+        )
+        children.append(gateway)
+        if _no_such_command(gateway):
+            return pending(row, "`grafana-proxy gateway` does not exist yet")
+        wait_http(model, f"http://127.0.0.1:{model_port}/", 60, ok=range(200, 500))
+        wait_http(gateway, f"http://127.0.0.1:{gateway_port}/", 60, ok=range(200, 500))
+        return _gateway_load(row, model_port, gateway_port, rate, seconds)
+    finally:
+        for child in reversed(children):
+            child.stop()
+
+
+def _gateway_load(row: Row, model_port: int, gateway_port: int, rate: float, seconds: float) -> Row:
+    path, body = "/v2/models/demo/infer", orjson.dumps({"inputs": [[5.1, 3.5, 1.4, 0.2]]})
+    clients = [httpx.Client(base_url=f"http://127.0.0.1:{p}", timeout=10) for p in (model_port, gateway_port)]
+    try:
+        for client in clients:
+            answer = client.post(path, content=body, headers={"content-type": "application/json"})
+            if answer.status_code >= 300:
+                return pending(row, f"demo model refused POST {path} (HTTP {answer.status_code})")
+        samples: list[list[float]] = [[], []]
+        ticks = int(rate * seconds)
+        began = time.perf_counter()
+        for tick in range(ticks):
+            delay = began + tick / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            for side in (0, 1) if tick % 2 == 0 else (1, 0):
+                sent = time.perf_counter()
+                clients[side].post(path, content=body, headers={"content-type": "application/json"})
+                samples[side].append((time.perf_counter() - sent) * 1000)
+        achieved = ticks / (time.perf_counter() - began)
+    finally:
+        for client in clients:
+            client.close()
+    direct, through = Timing(tuple(samples[0])), Timing(tuple(samples[1]))
+    row.ours = through.median - direct.median
+    row.theirs, row.theirs_label = direct.median, "direct call, median"
+    row.details = {
+        "direct": direct.summary(),
+        "gateway": through.summary(),
+        "p99_added_ms": round(through.p99 - direct.p99, 3),
+        "achieved_rate": round(achieved, 1),
+    }
+    row.met = row.ours <= 1.0
+    return row
+
+
+def measure_drift(features: int, rows: int, runs: int) -> Row:
+    """``analyze`` of a window of ``rows`` x ``features`` against reference stats made beforehand (the
+    reference is computed once at training time, so it is not part of the measured work)."""
+    row = Row("D1", f"drift of {features} features x {rows:,} rows", "s", "<= 2 s")
+    try:
+        drift: Any = importlib.import_module("grafana_proxy.monitoring.drift")
+        stats: Any = importlib.import_module("grafana_proxy.monitoring.stats")
+        import pandas as pd
+    except ImportError as error:
+        return pending(row, f"grafana_proxy.monitoring.drift not importable ({error})")
+    rng = np.random.default_rng(11)
+    names = [f"f{i}" for i in range(features)]
+    reference = stats.reference_stats(pd.DataFrame(rng.normal(size=(min(rows, 200_000), features)), columns=names))
+    shift = np.where(np.arange(features) % 2 == 0, 0.0, 0.5)  # half the features drift
+    window = pd.DataFrame(rng.normal(size=(rows, features)) + shift, columns=names)
+    durations = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        report = drift.analyze(window, reference)
+        durations.append(time.perf_counter() - began)
+    row.ours = float(np.median(durations))
+    row.details = {"runs": [round(d, 3) for d in durations], "general_drift": report.general_drift}
+    row.met = row.ours <= 2.0
+    return row

@@ -1,0 +1,193 @@
+"""Entry point: ``python -m benchmarks.run [--quick] [--out benchmarks/out/results.json] [--keep]``.
+
+Order matters for fairness: seed (ours + OpenMetrics copy) -> promtool blocks -> start Prometheus ->
+seed the wide project while Prometheus compacts its imported blocks -> wait until compaction is over
+-> start our server -> Q1..Q4 interleaved -> I1 -> G1 -> D1 -> peak RSS of our server -> stop."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from benchmarks import machine, pipeline, prometheus, queries, seeddata
+from benchmarks.procs import Child, free_port, peak_rss_mb, start, wait_http
+from benchmarks.report import Row, render, write_json
+
+console = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    endpoints: int
+    days: float
+    wide_endpoints: int
+    runs: int
+    warmup: int
+    ingest_events: int
+    ingest_batch: int
+    ingest_clients: int
+    gateway_rate: float
+    gateway_seconds: float
+    drift_features: int
+    drift_rows: int
+    drift_runs: int
+    wait_compaction: bool
+
+
+FULL = Profile("full", 100, 30, 10_000, 50, 5, 200_000, 1000, 4, 200, 15, 100, 1_000_000, 3, True)
+# CI smoke test: every row is produced, nothing about the numbers is meaningful.
+QUICK = Profile("quick", 3, 2, 200, 3, 1, 2000, 500, 2, 50, 1, 10, 20_000, 1, False)
+
+
+def start_ours(data_dir: Path, log_dir: Path) -> tuple[Child, str]:
+    port = free_port()
+    env = {"GRAFANA_PROXY_DATA_DIR": str(data_dir), "GRAFANA_PROXY_DB_URL": "", "GRAFANA_PROXY_AUTH": "keys"}
+    child = start("grafana-proxy", [*pipeline.CLI, "serve", "--host", "127.0.0.1", "--port", str(port)], log_dir, env)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(child, f"{url}/healthz", timeout=120)
+    return child, url
+
+
+def seed_row(data: seeddata.SeededData, profile: Profile) -> Row:
+    row = Row(
+        "S1",
+        f"seed {profile.endpoints} endpoints x {profile.days:g} days of 1-min data",
+        "s",
+        "a few minutes (<= 300 s)",
+    )
+    row.ours = data.seed_seconds
+    row.met = data.seed_seconds <= 300
+    row.details = {
+        "points": data.points,
+        "wide_endpoints": data.wide_endpoints,
+        "wide_seed_seconds": round(data.wide_seconds, 1),
+        "openmetrics_samples": data.openmetrics_samples,
+    }
+    return row
+
+
+def run(profile: Profile, work: Path, install: bool) -> dict[str, Any]:
+    began = time.time()
+    binaries = prometheus.find_binaries(install)
+    if binaries is None and profile.name == "full":
+        raise SystemExit(f"the full run needs Prometheus; install it with:\n  {prometheus.INSTALL_HINT}")
+    steps: dict[str, float] = {}
+    children: list[Child] = []
+    rows: list[Row] = []
+    try:
+        t = time.perf_counter()
+        data = seeddata.seed_main(work / "data", work / "openmetrics", profile.endpoints, profile.days)
+        steps["seed_main_s"] = time.perf_counter() - t
+        console.print(f"seeded {data.points:,} points in {data.seed_seconds:.1f} s")
+        prom_client: httpx.Client | None = None
+        prom_url, missing = "", "not installed"
+        if binaries is not None:
+            t = time.perf_counter()
+            prometheus.create_blocks(binaries, list(data.openmetrics_files), work / "tsdb")
+            steps["promtool_blocks_s"] = time.perf_counter() - t
+            prom, prom_url = prometheus.start_prometheus(binaries, work / "tsdb", work)
+            children.append(prom)
+            console.print(f"Prometheus {binaries.version()} ready at {prom_url}")
+        t = time.perf_counter()
+        data = seeddata.seed_wide(data, profile.wide_endpoints)
+        steps["seed_wide_s"] = time.perf_counter() - t
+        if binaries is not None:
+            if profile.wait_compaction:
+                console.print("waiting for Prometheus to compact the imported blocks ...")
+                steps.update(prometheus.wait_compacted(prom_url, timeout=600))
+            prom_client = httpx.Client(timeout=60)
+        rows.append(seed_row(data, profile))
+        read_key, write_key = seeddata.create_keys(work / "data")
+        ours, ours_url = start_ours(work / "data", work)
+        children.append(ours)
+        headers = {"X-V3io-Session-Key": read_key}
+        with httpx.Client(base_url=ours_url, headers=headers, timeout=60) as ours_client:
+            servers = queries.Servers(ours_client, prom_client, prom_url, missing)
+            for spec in queries.query_specs(seeddata.PROJECT, data.single_uid, seeddata.METRIC):
+                console.print(f"{spec.id} ...")
+                rows.append(queries.measure_query(servers, spec, data.end_ms, profile.runs, profile.warmup))
+            console.print("Q4 ...")
+            db_path = work / "data" / "grafana-proxy.db"
+            rows.append(
+                queries.measure_table(
+                    servers, db_path, seeddata.WIDE_PROJECT, data.end_ms, profile.runs, profile.warmup
+                )
+            )
+        for row in rows:
+            queries.sanity(row)
+        if prom_client is not None:
+            prom_client.close()
+        console.print("I1 ...")
+        rows.append(
+            pipeline.measure_ingest(
+                ours_url, write_key, profile.ingest_events, profile.ingest_batch, profile.ingest_clients
+            )
+        )
+        console.print("G1 ...")
+        rows.append(
+            pipeline.measure_gateway(work / "gateway-data", work, profile.gateway_rate, profile.gateway_seconds)
+        )
+        console.print("D1 ...")
+        rows.append(pipeline.measure_drift(profile.drift_features, profile.drift_rows, profile.drift_runs))
+        rss = peak_rss_mb(ours.pid)
+        rows.append(
+            Row(
+                "M1",
+                "peak RSS of our server (VmHWM) over the run",
+                "MB",
+                "<= 200 MB",
+                ours=rss,
+                met=None if rss is None else rss <= 200,
+            )
+        )
+    finally:
+        for child in reversed(children):
+            child.stop()
+    return {
+        "profile": profile.name,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(began)),
+        "duration_s": round(time.time() - began, 1),
+        "machine": machine.describe(binaries.version() if binaries else None),
+        "steps": {k: round(v, 2) for k, v in steps.items()},
+        "rows": [row.as_json() for row in rows],
+        "_rows": rows,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small data, few repetitions (CI smoke test)")
+    parser.add_argument("--out", type=Path, default=None, help="JSON results (default benchmarks/out/<profile>.json)")
+    parser.add_argument("--work-dir", type=Path, default=None, help="where data, blocks and logs go (default: temp)")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (data, TSDB, server logs)")
+    parser.add_argument("--no-install", action="store_true", help="never apt-get install Prometheus")
+    args = parser.parse_args(argv)
+    profile = QUICK if args.quick else FULL
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="gp-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        result = run(profile, work, install=not args.no_install and profile.name == "full")
+    finally:
+        if not args.keep and args.work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    rows: list[Row] = result.pop("_rows")
+    out = args.out or Path(__file__).parent / "out" / f"{profile.name}.json"
+    write_json(out, result)
+    render(rows, Console(), f"grafana-proxy vs Prometheus ({profile.name} profile)")
+    console.print(f"machine: {result['machine']}")
+    console.print(f"results: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

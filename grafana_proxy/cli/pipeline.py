@@ -1,0 +1,104 @@
+"""Pipeline commands (issue 3): ``gateway``, ``demo-model``, ``traffic``, ``archive compact``.
+
+Wiring in main.py::
+
+    from grafana_proxy.cli import pipeline
+    app.command()(pipeline.gateway)
+    app.command("demo-model")(pipeline.demo_model)
+    app.command()(pipeline.traffic)
+    app.add_typer(pipeline.archive_app, name="archive")
+
+``SERVICE_URL``, ``TABLE_NAME`` and ``DB_URL`` are the monitor gateway document's variable names; typer
+reads them as option defaults (command-line parsing, not program settings)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from grafana_proxy.cli.common import err, fail, load_settings, out
+
+archive_app = typer.Typer(help="The raw-event Parquet archive.", no_args_is_help=True)
+
+
+def gateway(
+    service_url: Annotated[
+        str, typer.Option("--service-url", envvar="SERVICE_URL", help="URL of the model service to front.")
+    ],
+    project: Annotated[str, typer.Option("--project", help="Project the calls are recorded under.")],
+    port: Annotated[int, typer.Option(help="Port the gateway listens on.")] = 8081,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    table: Annotated[
+        str | None, typer.Option("--table", envvar="TABLE_NAME", help="Also write one row per call to this table.")
+    ] = None,
+    db_url: Annotated[
+        str | None,
+        typer.Option("--db-url", envvar="DB_URL", help="SQLAlchemy URL for --table (default: the stores' database)."),
+    ] = None,
+    function: Annotated[str | None, typer.Option(help="Function name in the endpoint id (default: host).")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name (default: from the path, else 'default').")] = None,
+) -> None:
+    """Forward every call to the model service and record it as an inference event."""
+    from grafana_proxy.gateway.run import run_gateway
+    from grafana_proxy.ingest.pipeline import SpoolLocked
+
+    settings = load_settings()
+    err.print(f"gateway on http://{host}:{port} -> {service_url} (project {project})")
+    try:
+        run_gateway(settings, service_url, project, host, port, table, db_url, function, model)
+    except SpoolLocked as exc:
+        raise fail(f"{exc}; is another gateway running on port {port}?") from None
+
+
+def demo_model(
+    port: Annotated[int, typer.Option(help="Port of the demo model service.")] = 8090,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+) -> None:
+    """Serve a small logistic classifier (MLRun V2 and KServe V1 routes) to put behind the gateway."""
+    import uvicorn
+
+    from grafana_proxy.demo_model import create_demo_model_app
+
+    err.print(f"demo model on http://{host}:{port}/v2/models/classifier/infer")
+    uvicorn.run(create_demo_model_app(), host=host, port=port, log_level="warning")
+
+
+def traffic(
+    url: Annotated[str, typer.Option("--url", help="Gateway (or model service) base URL.")],
+    rate: Annotated[float, typer.Option(help="Requests per second.")] = 10.0,
+    duration: Annotated[float, typer.Option(help="Seconds to run.")] = 60.0,
+    drift_after: Annotated[
+        float | None, typer.Option("--drift-after", help="Shift the feature distributions after this many seconds.")
+    ] = None,
+    model: Annotated[str, typer.Option(help="Model name in the infer path.")] = "classifier",
+    allow_remote: Annotated[bool, typer.Option(help="Allow a non-loopback URL.")] = False,
+) -> None:
+    """Send demo inference traffic (bounded by --duration)."""
+    from grafana_proxy.traffic import run_traffic
+
+    try:
+        report = run_traffic(url, rate, duration, drift_after, model, allow_remote)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    out.print(
+        f"sent {report.sent} requests in {report.seconds:.1f}s ({report.failed} failed, {report.drifted} drifted)"
+    )
+
+
+@archive_app.command("compact")
+def archive_compact(
+    project: Annotated[str | None, typer.Option(help="Only this project (default: all).")] = None,
+    min_files: Annotated[int, typer.Option(help="Merge partitions with at least this many files.")] = 2,
+    min_age: Annotated[float, typer.Option(help="Leave files younger than this many seconds.")] = 300.0,
+) -> None:
+    """Merge the small files of each archive partition into one."""
+    from grafana_proxy.archive import compact
+    from grafana_proxy.ingest.config import pipeline_config
+
+    url = pipeline_config(load_settings()).archive_url
+    report = compact(url, project, min_files, min_age)
+    out.print(
+        f"{url}: {report.partitions} partitions compacted, {report.files_merged} files merged, "
+        f"{report.files_deleted} deleted"
+    )

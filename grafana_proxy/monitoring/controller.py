@@ -1,0 +1,228 @@
+"""The monitoring controller (MLRun's application controller, reference §4.4): every ``base_period`` it
+runs each enabled application on each endpoint's newly completed windows and stores what they return.
+
+Windows are aligned to multiples of the period (epoch-based), so every process agrees on them. Per
+(application, endpoint) the end of the last analysed window is kept in ``monitoring_schedules``; a pass
+analyses every window after it that ended at least ``window_delay`` ago (plus the application's own
+delay), oldest first, so missed windows are caught up and a restart neither skips nor repeats one.
+A window's outputs are written before its schedule advances; if the process dies in between, the window
+is analysed again and the writes are idempotent (results replace by key, points ignore duplicates).
+
+Failure isolation: an application that raises, or returns something the stores refuse, is recorded as a
+result ``application_error`` (status irrelevant, extra_data ``error``) and the window counts as analysed;
+the other applications carry on. An unreachable archive or database stops that endpoint's pass
+without advancing, so the window is retried next pass."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import pandas as pd
+
+from grafana_proxy.model import EndpointRecord, EndpointType, ResultKind, ResultStatus, SeriesKind
+from grafana_proxy.monitoring.applications import (
+    ApplicationContext,
+    EndpointUpdate,
+    MetricValue,
+    MonitoringApplication,
+    Output,
+    ResultValue,
+    Window,
+)
+from grafana_proxy.monitoring.config import MonitoringConfig, monitoring_config
+from grafana_proxy.monitoring.registry import discover
+from grafana_proxy.settings import Settings
+from grafana_proxy.stores.base import GroundTruthStore, ScheduleStore, Stores
+
+log = logging.getLogger(__name__)
+
+# (project, endpoint_uid, start_ms, end_ms) -> the window's events; grafana_proxy.archive.reader.read_window
+# with the archive URL bound is the production one.
+WindowReader = Callable[[str, str, int, int], pd.DataFrame]
+ERROR_RESULT = "application_error"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class PassSummary:
+    windows: int = 0  # (application, endpoint, window) triples analysed or skipped as empty
+    empty: int = 0
+    results: int = 0
+    points: int = 0
+    failures: list[str] = field(default_factory=list)  # "<app> <endpoint> <window end>: <error>"
+
+
+class Controller:
+    def __init__(
+        self,
+        stores: Stores,
+        schedules: ScheduleStore,
+        reader: WindowReader,
+        applications: Sequence[MonitoringApplication],
+        config: MonitoringConfig,
+        ground_truth: GroundTruthStore | None = None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.stores = stores
+        self.schedules = schedules
+        self.reader = reader
+        self.applications = list(applications)
+        self.config = config
+        self.ground_truth = ground_truth
+        self.clock = clock
+
+    def run_once(self, now: int | None = None) -> PassSummary:
+        """Analyse every due window of every endpoint of every project."""
+        now = self.clock() if now is None else now
+        summary = PassSummary()
+        for project in self.stores.endpoints.projects():
+            progress = self.schedules.last_analyzed(project)
+            params = self.config.params_for(project)
+            for record in self.stores.endpoints.records(project):
+                if record.monitoring_mode != "enabled" or record.endpoint_type == EndpointType.router:
+                    continue
+                try:
+                    self._endpoint(project, record, progress, params, now, summary)
+                except Exception as error:  # archive or database down: retried next pass
+                    log.exception("monitoring pass of %s/%s stopped", project, record.uid)
+                    summary.failures.append(f"{project}/{record.uid}: {error}")
+        return summary
+
+    def due_windows(self, record: EndpointRecord, last: int | None, horizon: int) -> list[int]:
+        """Starts of the windows to analyse: after ``last`` (or from the first request), ending by
+        ``horizon``, at most ``max_windows_per_pass`` of them (the rest next pass)."""
+        period = self.config.period_ms
+        if last is None:
+            if record.first_request is None:
+                return []
+            last = record.first_request // period * period
+        count = max(0, min((horizon - last) // period, self.config.max_windows_per_pass))
+        return [last + i * period for i in range(count)]
+
+    def _endpoint(
+        self,
+        project: str,
+        record: EndpointRecord,
+        progress: Mapping[tuple[str, str], int],
+        params: Mapping[str, Any],
+        now: int,
+        summary: PassSummary,
+    ) -> None:
+        plan: dict[int, list[MonitoringApplication]] = {}
+        for app in self.applications:
+            horizon = now - self.config.delay_ms - app.delay_ms(params)
+            for start in self.due_windows(record, progress.get((app.name, record.uid)), horizon):
+                plan.setdefault(start, []).append(app)
+        for start in sorted(plan):
+            end = start + self.config.period_ms
+            events = self.reader(project, record.uid, start, end)
+            window = Window(events, record) if len(events) else None
+            for app in plan[start]:
+                summary.windows += 1
+                if window is None:
+                    summary.empty += 1
+                else:
+                    self._run(project, app, window, start, end, params, summary)
+                self.schedules.advance(project, app.name, record.uid, end)
+
+    def _run(
+        self,
+        project: str,
+        app: MonitoringApplication,
+        window: Window,
+        start: int,
+        end: int,
+        params: Mapping[str, Any],
+        summary: PassSummary,
+    ) -> None:
+        ctx = ApplicationContext(project, app.name, window, start, end, params, self.ground_truth)
+        try:
+            self._write(project, app.name, window.endpoint.uid, start, end, _checked(app.do_tracking(ctx)), summary)
+        except Exception as error:  # the application's fault (or output the stores refuse): isolate it
+            log.exception("monitoring application %s failed on %s/%s", app.name, project, window.endpoint.uid)
+            message = f"{type(error).__name__}: {error}"
+            summary.failures.append(f"{app.name} {window.endpoint.uid} {end}: {message}")
+            failure = ResultValue(
+                ERROR_RESULT, 0.0, ResultKind.mm_app_anomaly, ResultStatus.irrelevant, {"error": message[:2000]}
+            )
+            self._write(project, app.name, window.endpoint.uid, start, end, [failure], summary)
+
+    def _write(
+        self, project: str, app: str, uid: str, start: int, end: int, outputs: Sequence[Output], summary: PassSummary
+    ) -> None:
+        results = [o.to_app_result(uid, app, start, end) for o in outputs if isinstance(o, ResultValue)]
+        points = [o.to_point(end) for o in outputs if isinstance(o, MetricValue)]
+        updates: dict[str, Any] = {}
+        for o in outputs:
+            if isinstance(o, EndpointUpdate):
+                updates.update(o.fields)
+        if updates:
+            self.stores.endpoints.upsert(project, uid, updates)
+        if points:
+            self.stores.series.write(project, uid, SeriesKind.metric, points)
+        if results:
+            self.stores.results.write(project, results)
+        summary.results += len(results)
+        summary.points += len(points)
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Pass after pass until ``stop`` is set; each pass starts when the next window is due."""
+        while not stop.is_set():
+            started = self.clock()
+            try:
+                self.run_once(started)
+            except Exception:  # e.g. the database is down: keep the loop alive, try again next period
+                log.exception("monitoring pass failed")
+            period = self.config.period_ms
+            next_due = (started - self.config.delay_ms) // period * period + period + self.config.delay_ms
+            stop.wait(max(1.0, (next_due - self.clock()) / 1000))
+
+
+def _checked(outputs: Sequence[Output]) -> list[Output]:
+    """Refuse what the stores cannot hold, so it is reported as the application's error."""
+    checked: list[Output] = []
+    for o in outputs:
+        if isinstance(o, ResultValue | MetricValue):
+            if not isinstance(o.value, int | float) or not math.isfinite(o.value):
+                raise ValueError(f"{type(o).__name__} {o.name!r} has a non-finite value {o.value!r}")
+        elif not isinstance(o, EndpointUpdate):
+            raise TypeError(
+                f"do_tracking returned {type(o).__name__}; expected ResultValue, MetricValue or EndpointUpdate"
+            )
+        checked.append(o)
+    return checked
+
+
+def build_controller(settings: Settings, stores: Stores) -> Controller:
+    """The controller as ``serve`` and ``grafana-proxy controller`` run it."""
+    from grafana_proxy.archive.reader import read_window
+    from grafana_proxy.stores.ground_truth import monitoring_stores
+
+    config = monitoring_config(settings)
+    applications = discover(config.application_paths).create(config.applications)
+    ground_truth, schedules = monitoring_stores(stores)
+    reader: WindowReader = partial(read_window, config.archive_url)
+    return Controller(stores, schedules, reader, applications, config, ground_truth)
+
+
+def start_background(controller: Controller) -> Callable[[], None]:
+    """Run the controller in a daemon thread (the serve process); returns the function that stops it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=controller.run_forever, args=(stop,), name="monitoring-controller", daemon=True)
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=30)
+
+    return halt

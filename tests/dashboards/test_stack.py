@@ -1,0 +1,182 @@
+"""The provisioning files and the compose demo stack, checked statically (no Docker engine here):
+Compose-spec schema, mounted paths, settings names, ports and datasource uids agreeing everywhere."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from grafana_proxy.dashboards import alerts
+from grafana_proxy.dashboards import names as n
+from grafana_proxy.settings import Settings
+from grafana_proxy.targets.params import parse_target
+from tests.dashboards import contract
+from tests.dashboards.walk import ROOT, load
+
+OUR_IMAGE = "grafana-proxy:local"
+
+
+def read_yaml(rel: str) -> Any:
+    return yaml.safe_load((ROOT / rel).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = read_yaml("docker-compose.yml")
+    return data
+
+
+def test_datasources_file() -> None:
+    doc = read_yaml("provisioning/datasources/grafana-proxy.yaml")
+    assert doc["apiVersion"] == 1
+    by_uid = {d["uid"]: d for d in doc["datasources"]}
+    assert set(by_uid) == {ds.uid for ds in n.DATASOURCES.values()}
+    for ds in n.DATASOURCES.values():
+        entry = by_uid[ds.uid]
+        assert entry["type"] == ds.plugin_id and entry["access"] == "proxy"
+        assert entry["url"] == "${GRAFANA_PROXY_URL}" + n.ROUTE_PREFIX
+        assert entry["jsonData"]["httpHeaderName1"] == "X-V3io-Session-Key"
+        assert entry["secureJsonData"] == {"httpHeaderValue1": "${GRAFANA_PROXY_KEY}"}
+    assert sum(bool(d.get("isDefault")) for d in doc["datasources"]) == 1
+
+
+def test_dashboard_provider_file() -> None:
+    doc = read_yaml("provisioning/dashboards/grafana-proxy.yaml")
+    assert doc["apiVersion"] == 1
+    (provider,) = doc["providers"]
+    assert provider["folder"] == "Model monitoring" and provider["type"] == "file"
+    assert provider["options"]["path"] == "/var/lib/grafana/dashboards/grafana-proxy"
+
+
+def test_alerting_file() -> None:
+    text = (ROOT / "provisioning/alerting/grafana-proxy.yaml").read_text(encoding="utf-8")
+    assert text == alerts.provisioning_yaml()
+    doc = yaml.safe_load(text)
+    assert doc["apiVersion"] == 1
+    (group,) = doc["groups"]
+    assert group["folder"] == "Model monitoring" and group["interval"] and group["orgId"] == 1
+    uids = [r["uid"] for r in group["rules"]]
+    assert len(uids) == len(set(uids)) == 3 and all(len(u) <= 40 for u in uids)
+    for rule in group["rules"]:
+        refs = {d["refId"] for d in rule["data"]}
+        assert rule["condition"] in refs and rule["for"] and rule["title"]
+        # Grafana expands $VARS from the environment in rule data and labels: none may appear there.
+        assert "$" not in json.dumps(rule["data"]) + json.dumps(rule["labels"])
+        for item in rule["data"]:
+            if item["datasourceUid"] == "__expr__":
+                assert item["model"]["expression"] in refs
+                continue
+            assert item["datasourceUid"] == "grafana-proxy-infinity"
+            model = item["model"]
+            assert model["parser"] == "backend" and model["url"] == "/rows"
+            target = json.loads(model["url_options"]["data"])["target"]
+            params = parse_target(target)
+            assert params["target_endpoint"] in contract.QUERY_TARGETS
+    thresholds = [
+        c["evaluator"]["params"][0]
+        for r in group["rules"]
+        for d in r["data"]
+        if d["model"].get("type") == "threshold"
+        for c in d["model"]["conditions"]
+    ]
+    assert sorted(thresholds) == sorted([alerts.DRIFT_STATUS_MIN - 0.5, alerts.LATENCY_MAX_US, alerts.ERROR_RATE_MAX])
+    for word in ("drift", "latency", "error rate"):  # thresholds are documented in the file
+        assert re.search(rf"^#\s+{word}:", text, re.MULTILINE)
+
+
+def test_compose_validates_against_the_compose_spec(compose: dict[str, Any]) -> None:
+    schema = json.loads((ROOT / "tests/data/compose-spec.json").read_text())
+    jsonschema.Draft201909Validator(schema).validate(compose)
+    assert set(compose["services"]) >= {
+        "postgres",
+        "grafana-proxy",
+        "demo-model",
+        "gateway",
+        "traffic",
+        "grafana",
+        "grafana-legacy",
+    }
+
+
+def test_mounted_and_referenced_files_exist(compose: dict[str, Any]) -> None:
+    for name, svc in compose["services"].items():
+        for volume in svc.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+        build = svc.get("build")
+        if build:
+            assert (ROOT / build["context"] / build["dockerfile"]).is_file()
+
+
+def _environment(svc: dict[str, Any]) -> dict[str, str]:
+    env = svc.get("environment", {})
+    return dict(env) if isinstance(env, dict) else dict(item.split("=", 1) for item in env)
+
+
+def test_our_services_read_only_real_settings(compose: dict[str, Any]) -> None:
+    fields = {f"GRAFANA_PROXY_{name.upper()}" for name in Settings.model_fields}
+    ours = {k: v for k, v in compose["services"].items() if v.get("image") == OUR_IMAGE}
+    assert set(ours) == {"grafana-proxy", "demo-model", "gateway", "traffic"}
+    for name, svc in ours.items():
+        assert svc["command"][0] == "grafana-proxy"
+        unknown = {k for k in _environment(svc) if k not in fields}
+        assert not unknown, f"{name} sets {unknown}, which are not grafana_proxy.settings.Settings fields"
+
+
+def test_secrets_come_from_the_env_file(compose: dict[str, Any]) -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    used = set(re.findall(r"\$\{([A-Z_]+)", text))
+    example = (ROOT / ".env.example").read_text()
+    defined = set(re.findall(r"^([A-Z_]+)=", example, re.MULTILINE))
+    assert used <= defined, used - defined
+    for svc in compose["services"].values():
+        for key, value in _environment(svc).items():
+            if any(word in key for word in ("PASSWORD", "KEY", "TOKEN", "SECRET")):
+                assert str(value).startswith("${"), f"{key} is hard-coded"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert not re.search(r"(PASSWORD|_KEY|TOKEN)\s*=", dockerfile)
+
+
+def test_ports_and_uids_agree(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    proxy_port = int(_environment(services["grafana-proxy"])["GRAFANA_PROXY_PORT"])
+    assert f"{proxy_port}:{proxy_port}" in services["grafana-proxy"]["ports"]
+    for grafana, flavour in (("grafana", "infinity"), ("grafana-legacy", "simplejson")):
+        svc = services[grafana]
+        env = _environment(svc)
+        assert env["GRAFANA_PROXY_URL"] == f"http://grafana-proxy:{proxy_port}"
+        mounts = dict(v.split(":")[:2] for v in svc["volumes"] if v.startswith("."))
+        path = read_yaml("provisioning/dashboards/grafana-proxy.yaml")["providers"][0]["options"]["path"]
+        assert mounts[f"./dashboards/{flavour}/provisioning"] == path
+        uid = n.DATASOURCES[flavour].uid  # type: ignore[index]
+        dash = load(f"dashboards/{flavour}/provisioning/model-monitoring-overview.json")
+        assert dash["panels"][0]["datasource"]["uid"] == uid
+        assert env["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"].startswith(path + "/")
+        assert "3000" in svc["ports"][0].split(":")[-1]
+    assert "GF_PLUGINS_PREINSTALL" in _environment(services["grafana"])
+    assert services["grafana"]["image"].startswith("grafana/grafana:12")
+    assert services["grafana-legacy"]["image"].startswith("grafana/grafana:10.4")
+    assert services["grafana-legacy"]["profiles"] == ["legacy"]
+    assert "./provisioning/alerting" in " ".join(services["grafana"]["volumes"])
+    # the demo model and the gateway meet where the commands say
+    gateway = services["gateway"]["command"]
+    assert gateway[gateway.index("--service-url") + 1] == "http://demo-model:8090"
+    assert "8090" in services["demo-model"]["command"]
+    traffic = services["traffic"]["command"]
+    assert traffic[traffic.index("--url") + 1] == f"http://gateway:{gateway[gateway.index('--port') + 1]}"
+
+
+def test_dockerfile_installs_like_the_readme() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert re.search(r"^RUN pip install \.(\s|$)", dockerfile, re.MULTILINE)
+    assert re.search(r"pip install \.(\s|$|`)", readme), "README must show `pip install .`"
+    for copied in re.findall(r"^COPY (.+) \S+$", dockerfile, re.MULTILINE):
+        for item in copied.split():
+            assert (ROOT / item).exists(), item
