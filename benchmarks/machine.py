@@ -29,4 +29,6 @@ def describe(prometheus_version: str | None) -> dict[str, Any]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "prometheus": prometheus_version or "not installed",
+        # Other work on the machine shows here; interleaving keeps ratios fair, not absolute times.
+        "load_average": list(os.getloadavg()),
     }

@@ -7,6 +7,7 @@ seed the wide project while Prometheus compacts its imported blocks -> wait unti
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -78,6 +79,7 @@ def seed_row(data: seeddata.SeededData, profile: Profile) -> Row:
 
 def run(profile: Profile, work: Path, install: bool) -> dict[str, Any]:
     began = time.time()
+    load_at_start = list(os.getloadavg())
     binaries = prometheus.find_binaries(install)
     if binaries is None and profile.name == "full":
         raise SystemExit(f"the full run needs Prometheus; install it with:\n  {prometheus.INSTALL_HINT}")
@@ -158,6 +160,7 @@ def run(profile: Profile, work: Path, install: bool) -> dict[str, Any]:
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(began)),
         "duration_s": round(time.time() - began, 1),
         "machine": machine.describe(binaries.version() if binaries else None),
+        "load_average_at_start": load_at_start,
         "steps": {k: round(v, 2) for k, v in steps.items()},
         "rows": [row.as_json() for row in rows],
         "_rows": rows,
@@ -183,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = result.pop("_rows")
     out = args.out or Path(__file__).parent / "out" / f"{profile.name}.json"
     write_json(out, result)
-    render(rows, Console(), f"grafana-proxy vs Prometheus ({profile.name} profile)")
+    render(rows, Console(width=160), f"grafana-proxy vs Prometheus ({profile.name} profile)")
     console.print(f"machine: {result['machine']}")
     console.print(f"results: {out}")
     return 0

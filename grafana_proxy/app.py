@@ -13,6 +13,7 @@ from grafana_proxy.auth import KeyVerifier
 from grafana_proxy.deps import StoresDep
 from grafana_proxy.errors import error_response, install_error_handlers, json_response
 from grafana_proxy.middleware import BodyLimitMiddleware, RequestLogMiddleware
+from grafana_proxy.observability import install_metrics
 from grafana_proxy.protocol import infinity, simplejson, simpod
 from grafana_proxy.settings import AuthMode, Settings
 from grafana_proxy.stores.base import Stores
@@ -51,6 +52,7 @@ def create_app(settings: Settings, stores: Stores | None = None) -> FastAPI:
     app.include_router(endpoints.router)
     _add_health(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_metrics(app, stores)  # outside the body limit, so 413s are counted
     app.add_middleware(RequestLogMiddleware)
     return app
 

@@ -5,6 +5,7 @@ message names the thing to fix. Nothing here ever echoes headers, keys or a stac
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -12,7 +13,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grafana_proxy.stores.base import StoreUnavailable
@@ -42,7 +43,14 @@ class ApiError(Exception):
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     # NaN/inf become null in orjson, which Grafana reads as a gap rather than failing to parse.
-    body = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+    try:
+        body = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        # Stored data orjson refuses (integers beyond 64 bits, lone surrogates, deep nesting, e.g. from
+        # before input checks existed) must not make every later read of it a 500: the slower
+        # standard encoder takes them (surrogates escaped as \uXXXX).
+        logger.warning("response needed the fallback JSON encoder")
+        body = json.dumps(payload, default=str, ensure_ascii=True, allow_nan=False).encode()
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
@@ -98,6 +106,15 @@ async def _store_unavailable(_: Request, exc: Exception) -> Response:
     return error_response(503, f"the database is unavailable, retry shortly ({exc})")
 
 
+async def _data_error(_: Request, exc: Exception) -> Response:
+    # The database refused a value the request carried (NUL in PostgreSQL text, a number out of the
+    # column's range, ...): the caller's input, not our fault. The driver message is not echoed: it
+    # may quote the statement.
+    assert isinstance(exc, DataError)
+    logger.info("database refused a value: %s", type(exc.orig).__name__)
+    return error_response(400, "a value in the request cannot be stored or searched (out of range or invalid text)")
+
+
 async def _db_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, DBAPIError)
     if exc.connection_invalidated or "connect" in str(exc.orig).lower():
@@ -118,5 +135,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(DBAPIError, _db_error)
     app.add_exception_handler(Exception, _unexpected)

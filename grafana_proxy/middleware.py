@@ -5,13 +5,18 @@ query string, so access keys cannot leak into logs."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from grafana_proxy.logs import request_id_var
+
 logger = logging.getLogger("grafana_proxy.access")
+# A caller's X-Request-Id is kept only when it looks like an id: it goes into logs and a header.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class BodyTooLarge(Exception):
@@ -43,18 +48,27 @@ class BodyLimitMiddleware:
             return
         seen = 0
         started = False
+        exceeded = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if exceeded:
+                # FastAPI catches any error while it reads a body and answers 400 ("error parsing the
+                # body"); a body over the limit must still be a 413, so that answer is replaced.
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _send_json(send, 413, self._message())
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
@@ -81,7 +95,9 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex[:16]
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+        token = request_id_var.set(request_id)
         status = 500
         started = time.perf_counter()
 
@@ -104,3 +120,4 @@ class RequestLogMiddleware:
                 (time.perf_counter() - started) * 1000,
                 extra={"request_id": request_id, "status": status, "path": scope["path"]},
             )
+            request_id_var.reset(token)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from grafana_proxy.model import ResultKind, ResultStatus
 from grafana_proxy.protocol.timerange import now_ms, parse_time
@@ -13,6 +13,44 @@ from grafana_proxy.targets.base import TargetError
 
 NAME_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
 MAX_ITEMS = 100_000
+# What every database and the JSON encoder can store and give back: a value that passes validation
+# but cannot be written, or is written and then breaks every later read (orjson refuses integers
+# beyond 64 bits, lone surrogates and nesting deeper than 254), is refused here with a 422.
+MAX_JSON_DEPTH = 32
+_INT64 = 2**63 - 1
+
+
+def _storable(value: Any, depth: int = 0) -> Any:
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        _text(value)
+    elif isinstance(value, bool) or value is None:
+        pass
+    elif isinstance(value, int):
+        if not -_INT64 - 1 <= value <= _INT64:
+            raise ValueError("integer outside the 64-bit range")
+    elif isinstance(value, float):
+        _finite(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key, depth + 1)
+            _storable(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item, depth + 1)
+    return value
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text is not valid Unicode (lone surrogate)") from None
+    return value
 
 
 def _to_epoch_ms(value: Any) -> int:
@@ -30,7 +68,10 @@ def _finite(value: Any) -> Any:
 
 Timestamp = Annotated[int, BeforeValidator(_to_epoch_ms)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-SeriesName = Annotated[str, Field(min_length=1, max_length=255)]
+Text = Annotated[str, AfterValidator(_text)]
+SeriesName = Annotated[Text, Field(min_length=1, max_length=255)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_storable)]
+JsonList = Annotated[list[Text], AfterValidator(_storable)]
 
 
 class _Strict(BaseModel):
@@ -57,14 +98,14 @@ class FeaturesIn(_Strict):
 
 
 class ResultIn(_Strict):
-    application: Annotated[str, Field(min_length=1, max_length=128)]
-    name: Annotated[str, Field(min_length=1, max_length=128)]
+    application: Annotated[Text, Field(min_length=1, max_length=128)]
+    name: Annotated[Text, Field(min_length=1, max_length=128)]
     kind: ResultKind
     status: ResultStatus
     value: FiniteFloat
     start_infer_time: Timestamp
     end_infer_time: Timestamp
-    extra_data: dict[str, Any] = Field(default_factory=dict)
+    extra_data: JsonObject = Field(default_factory=dict)
 
 
 class ResultsIn(_Strict):
@@ -74,26 +115,26 @@ class ResultsIn(_Strict):
 class EndpointPatch(_Strict):
     """Any subset of the record's fields; unset fields keep their stored value."""
 
-    name: Annotated[str, Field(max_length=255)] | None = None
-    function_uri: Annotated[str, Field(max_length=512)] | None = None
-    model: Annotated[str, Field(max_length=255)] | None = None
-    model_class: Annotated[str, Field(max_length=255)] | None = None
-    model_uri: Annotated[str, Field(max_length=1024)] | None = None
-    labels: dict[str, Any] | None = None
-    feature_names: list[str] | None = None
-    label_names: list[str] | None = None
-    feature_stats: dict[str, Any] | None = None
-    current_stats: dict[str, Any] | None = None
-    drift_measures: dict[str, Any] | None = None
+    name: Annotated[Text, Field(max_length=255)] | None = None
+    function_uri: Annotated[Text, Field(max_length=512)] | None = None
+    model: Annotated[Text, Field(max_length=255)] | None = None
+    model_class: Annotated[Text, Field(max_length=255)] | None = None
+    model_uri: Annotated[Text, Field(max_length=1024)] | None = None
+    labels: JsonObject | None = None
+    feature_names: JsonList | None = None
+    label_names: JsonList | None = None
+    feature_stats: JsonObject | None = None
+    current_stats: JsonObject | None = None
+    drift_measures: JsonObject | None = None
     drift_status: int | str | None = None
-    error_count: Annotated[int, Field(ge=0)] | None = None
+    error_count: Annotated[int, Field(ge=0, le=_INT64)] | None = None
     first_request: Timestamp | None = None
     last_request: Timestamp | None = None
-    metrics: dict[str, Any] | None = None
+    metrics: JsonObject | None = None
     endpoint_type: Annotated[int, Field(ge=1, le=4)] | None = None
     active: bool | None = None
     monitoring_mode: Annotated[str, Field(pattern="^(enabled|disabled)$")] | None = None
-    state: Annotated[str, Field(max_length=32)] | None = None
+    state: Annotated[Text, Field(max_length=32)] | None = None
     sampling_percentage: Annotated[float, Field(ge=0, le=100)] | None = None
     predictions_per_second: FiniteFloat | None = None
     latency_avg_5m: FiniteFloat | None = None

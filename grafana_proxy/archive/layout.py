@@ -6,7 +6,7 @@ Files being written start with ``.`` which pyarrow's discovery ignores, so reade
 
 from __future__ import annotations
 
-import json
+import functools
 import math
 import os
 import uuid
@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import fsspec
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
@@ -41,8 +42,14 @@ def open_root(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
     return fs, str(root).rstrip("/")
 
 
+@functools.lru_cache(maxsize=64)
+def _day_of(day_number: int) -> str:
+    return datetime.fromtimestamp(day_number * 86_400, tz=UTC).strftime("%Y-%m-%d")
+
+
 def day(timestamp_ms: int) -> str:
-    return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+    """The UTC date partition of a time (cached per day: this runs once per archived event)."""
+    return _day_of(timestamp_ms // 86_400_000)
 
 
 def partition_path(root: str, project: str, endpoint_uid: str, date: str) -> str:
@@ -59,6 +66,10 @@ def _feature_array(values: Sequence[Any]) -> pa.Array:
     if all(_is_number(v) or isinstance(v, bool) for v in present):
         return pa.array([None if v is None else float(v) for v in values], type=pa.float64())
     return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 def _prediction(output: Any) -> float | None:
@@ -84,12 +95,12 @@ def rows_to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
         pa.array([r["latency"] for r in rows], type=pa.float64()),
         pa.array([r["error"] for r in rows], type=pa.string()),
         pa.array(
-            [None if r["output"] is None else json.dumps(r["output"]) for r in rows],
+            [None if r["output"] is None else _json(r["output"]) for r in rows],
             type=pa.string(),
         ),
         pa.array([_prediction(r["output"]) for r in rows], type=pa.float64()),
         pa.array(
-            [None if r.get("raw") is None else json.dumps(r["raw"]) for r in rows],
+            [None if r.get("raw") is None else _json(r["raw"]) for r in rows],
             type=pa.string(),
         ),
     ]

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from grafana_proxy.cli.common import err, load_settings
+from grafana_proxy.cli.common import err, fail, load_settings
 from grafana_proxy.settings import AuthMode, Settings
+from grafana_proxy.stores.base import StoreUnavailable
 
 
 def run_server(settings: Settings, host: str, port: int) -> None:
@@ -23,7 +24,10 @@ def run_server(settings: Settings, host: str, port: int) -> None:
             "[bold red]WARNING: GRAFANA_PROXY_AUTH=none — access keys are NOT checked. Anyone who can "
             f"reach {host}:{port} can read and write every project. Local experiments only.[/]"
         )
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except StoreUnavailable as error:
+        raise fail(str(error)) from None
     # uvicorn's access log prints the query string; the app's own request log prints method, path and
     # status only, so nothing a client sends (keys travel in headers) can reach a log line.
     uvicorn.run(app, host=host, port=port, access_log=False, log_level=settings.log_level.lower())

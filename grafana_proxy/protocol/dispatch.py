@@ -5,11 +5,12 @@ Shared by every wire format; the formats differ only in how they read bodies and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from grafana_proxy.auth import Principal, PrincipalDep
 from grafana_proxy.deps import RegistryDep, SettingsDep, StoresDep
@@ -26,6 +27,11 @@ from grafana_proxy.targets.params import (
 )
 from grafana_proxy.targets.registry import TargetRegistry
 
+# (kind, target name, seconds, error or None): how long each target took, for /metrics. The protocol
+# stays free of prometheus_client; ``create_app`` puts the observer on ``app.state.target_observer``.
+TargetObserver = Callable[[str, str, float, BaseException | None], None]
+_T = TypeVar("_T")
+
 
 @dataclass(frozen=True)
 class RequestScope:
@@ -40,6 +46,7 @@ class RequestScope:
     max_data_points: int | None = None
     filters: Sequence[Mapping[str, Any]] = ()
     extra_params: Mapping[str, str] | None = None  # e.g. /rows query parameters
+    observer: TargetObserver | None = None
 
 
 def target_params(text: str | None, payload: Mapping[str, Any] | None) -> dict[str, str]:
@@ -78,31 +85,49 @@ def _resolve(scope: RequestScope, params: dict[str, str], kind: str) -> Target:
     return target
 
 
+def _observed(scope: RequestScope, kind: str, name: str, call: Callable[[], _T]) -> _T:
+    """Run one resolved target, reporting its duration and outcome to the scope's observer."""
+    if scope.observer is None:
+        return call()
+    started = time.perf_counter()
+    error: BaseException | None = None
+    try:
+        return call()
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        scope.observer(kind, name, time.perf_counter() - started, error)
+
+
 def run_query(scope: RequestScope, params: dict[str, str]) -> list[Frame]:
     target = _resolve(scope, params, "query")
     assert target.query is not None
-    return target.query(_context(scope, params))
+    query = target.query
+    return _observed(scope, "query", target.name, lambda: query(_context(scope, params)))
 
 
 def run_search(scope: RequestScope, params: dict[str, str]) -> list[str]:
     target = _resolve(scope, params, "search")
     assert target.search is not None
-    return target.search(_context(scope, params))
+    search = target.search
+    return _observed(scope, "search", target.name, lambda: search(_context(scope, params)))
 
 
 def run_annotations(scope: RequestScope, params: dict[str, str]) -> list[Annotation]:
     params = {"target_endpoint": "detections", **params}
     target = _resolve(scope, params, "annotations")
     assert target.annotations is not None
-    return target.annotations(_context(scope, params))
-
+    annotations = target.annotations
+    return _observed(scope, "annotations", target.name, lambda: annotations(_context(scope, params)))
 
 
 def base_scope(
-    settings: SettingsDep, stores: StoresDep, registry: RegistryDep, principal: PrincipalDep
+    request: Request, settings: SettingsDep, stores: StoresDep, registry: RegistryDep, principal: PrincipalDep
 ) -> RequestScope:
     """The request-independent part of a scope; routes add the body's range and resolution."""
-    return RequestScope(settings=settings, stores=stores, registry=registry, principal=principal)
+    observer: TargetObserver | None = getattr(request.app.state, "target_observer", None)
+    return RequestScope(settings=settings, stores=stores, registry=registry, principal=principal, observer=observer)
 
 
 ScopeDep = Annotated[RequestScope, Depends(base_scope)]

@@ -5,6 +5,7 @@ string; a missing range means the last hour."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -26,9 +27,12 @@ def _number(value: str | None, name: str) -> float | None:
     if value in (None, ""):
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
-        raise TargetError(f"query parameter {name!r} must be a number, got {value!r}") from None
+        number = math.nan
+    if not math.isfinite(number):  # "inf"/"nan" parse as floats but are no resolution (500 before)
+        raise TargetError(f"query parameter {name!r} must be a finite number, got {value!r}")
+    return number
 
 
 def rows_for(scope: RequestScope, targets: list[tuple[str, str | None, dict[str, Any] | None]]) -> list[Any]:

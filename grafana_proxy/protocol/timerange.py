@@ -21,6 +21,11 @@ _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86
 _RELATIVE = re.compile(r"^now(?P<ops>(?:[+-]\d+[smhdwMy])*)(?:/(?P<round>[smhdwMy]))?$")
 _OP = re.compile(r"([+-])(\d+)([smhdwMy])")
 _SECONDS_CUTOFF = 100_000_000_000  # 1973 in ms, year 5138 in s: anything smaller is seconds
+# Times outside years 1..9999 cannot be formatted, and overflow the databases' 64-bit integers
+# (a 500 before this bound); a step longer than a century only ever makes one bucket anyway.
+MIN_MS = int(datetime(1, 1, 1, tzinfo=UTC).timestamp() * 1000)
+MAX_MS = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp() * 1000)
+MAX_STEP_MS = 100 * 366 * 86_400_000
 
 
 def now_ms() -> int:
@@ -70,6 +75,16 @@ def _relative(text: str, now: int) -> int | None:
 
 def parse_time(value: Any, *, now: int, field: str = "time") -> int:
     """Epoch ms from any accepted form; a TargetError (400) naming ``field`` otherwise."""
+    try:
+        result = _parse_time(value, now=now, field=field)
+    except (OverflowError, ValueError):  # now-99999999999d, 1e300: beyond what a date can be
+        result = MAX_MS + 1
+    if not MIN_MS <= result <= MAX_MS:
+        raise TargetError(f"{field}: {value!r} is outside the years 1 to 9999")
+    return result
+
+
+def _parse_time(value: Any, *, now: int, field: str) -> int:
     if isinstance(value, bool) or value is None:
         raise TargetError(f"{field}: expected epoch milliseconds, ISO-8601 or now-6h style, got {value!r}")
     if isinstance(value, int | float):
@@ -81,7 +96,7 @@ def parse_time(value: Any, *, now: int, field: str = "time") -> int:
         raise TargetError(f"{field}: expected a string or number, got {type(value).__name__}")
     text = value.strip()
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
-        return parse_time(float(text), now=now, field=field)
+        return _parse_time(float(text), now=now, field=field)
     relative = _relative(text, now)
     if relative is not None:
         return relative
@@ -130,6 +145,6 @@ def resolve_step(time_range: TimeRange, interval_ms: float | None, max_points: i
     (itself capped at ``cap``, Prometheus' 11,000 points per series)."""
     points = max(1, min(max_points, cap))
     step = max(1, math.ceil(time_range.span / points))
-    if interval_ms is not None and interval_ms > 0:
-        step = max(step, int(math.ceil(interval_ms)))
+    if interval_ms is not None and interval_ms > 0:  # NaN compares false: ignored like a missing value
+        step = max(step, int(math.ceil(min(interval_ms, MAX_STEP_MS))))
     return step, points

@@ -1,8 +1,9 @@
 """Model-endpoint records (MLRun's KV store) in the ``endpoints`` table.
 
-Writes are partial updates: only the fields given are validated and written, in one race-safe
-INSERT ... ON CONFLICT/DUPLICATE KEY UPDATE statement. Listings for the endpoints table read only the
-narrow summary columns, never the large JSON ones."""
+Writes are partial updates: only the fields given are validated and written, with race-safe
+INSERT ... ON CONFLICT/DUPLICATE KEY UPDATE statements (one for the narrow row, one for the large JSON
+documents in ``endpoint_documents`` when any is given). Listings for the endpoints table read only the
+narrow summary columns, never the documents."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ from grafana_proxy.stores.db import Database
 from grafana_proxy.stores.series import SqlSeriesStore
 
 _T = schema.endpoints
+_D = schema.endpoint_documents
+_DOCS = frozenset(schema.DOCUMENT_FIELDS)
+# The full record: the narrow row plus its documents (absent documents read as empty objects).
+_FULL = select(_T, *(_D.c[name] for name in schema.DOCUMENT_FIELDS)).select_from(
+    _T.outerjoin(_D, and_(_D.c.project == _T.c.project, _D.c.uid == _T.c.uid))
+)
 _LIST_FIELDS = frozenset({"feature_names", "label_names"})
 _STR_FIELDS = frozenset({"name", "function_uri", "model", "model_class", "model_uri", "monitoring_mode", "state"})
 _INT_FIELDS = frozenset({"error_count", "endpoint_type"})
@@ -145,20 +152,26 @@ class SqlEndpointStore:
     def upsert(self, project: str, uid: str, fields: Mapping[str, Any]) -> EndpointRecord:
         _check_key(project, uid)
         changes = validate_fields(fields)
-        row = EndpointRecord(project=project, uid=uid).to_dict() | changes
+        defaults = EndpointRecord(project=project, uid=uid).to_dict()
+        narrow = {k: v for k, v in changes.items() if k not in _DOCS}
+        documents = {k: v for k, v in changes.items() if k in _DOCS}
         with self.db.write() as conn:
-
-            def assignments(stmt: Any) -> dict[str, Any]:
-                return {name: self.db.excluded(stmt, name) for name in changes}
-
-            stmt = self.db.upsert(_T, ("project", "uid"), assignments)
-            conn.execute(stmt, row)
-            result = conn.execute(select(_T).where(_T.c.project == project, _T.c.uid == uid)).one()
+            # INSERT with defaults + changes; on an existing key update only the changed columns.
+            conn.execute(
+                self.db.upsert(_T, ("project", "uid"), lambda s: {n: self.db.excluded(s, n) for n in narrow}),
+                {k: v for k, v in defaults.items() if k not in _DOCS} | narrow,
+            )
+            if documents:
+                conn.execute(
+                    self.db.upsert(_D, ("project", "uid"), lambda s: {n: self.db.excluded(s, n) for n in documents}),
+                    {k: defaults[k] for k in ("project", "uid", *schema.DOCUMENT_FIELDS)} | documents,
+                )
+            result = conn.execute(_FULL.where(_T.c.project == project, _T.c.uid == uid)).one()
         return _record(result)
 
     def get(self, project: str, uid: str) -> EndpointRecord | None:
         with self.db.read() as conn:
-            row = conn.execute(select(_T).where(_T.c.project == project, _T.c.uid == uid)).first()
+            row = conn.execute(_FULL.where(_T.c.project == project, _T.c.uid == uid)).first()
         return None if row is None else _record(row)
 
     def _conditions(self, project: str, flt: EndpointFilter | None) -> list[ColumnElement[bool]]:
@@ -189,7 +202,7 @@ class SqlEndpointStore:
         return all(key in labels and str(labels[key]) == value for key, value in wanted.items())
 
     def records(self, project: str, flt: EndpointFilter | None = None) -> list[EndpointRecord]:
-        stmt = select(_T).where(and_(*self._conditions(project, flt))).order_by(_T.c.uid)
+        stmt = _FULL.where(and_(*self._conditions(project, flt))).order_by(_T.c.uid)
         with self.db.read() as conn:
             rows = conn.execute(stmt).all()
         records = [_record(row) for row in rows]
@@ -231,6 +244,7 @@ class SqlEndpointStore:
             conn.execute(delete(schema.series).where(schema.series.c.id.in_(ids)))
             results = schema.app_results
             conn.execute(delete(results).where(results.c.project == project, results.c.endpoint_uid == uid))
+            conn.execute(delete(_D).where(_D.c.project == project, _D.c.uid == uid))
             existed = conn.execute(delete(_T).where(_T.c.project == project, _T.c.uid == uid)).rowcount > 0
         if self._series is not None:
             self._series.forget(project, uid)

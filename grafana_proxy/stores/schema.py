@@ -10,7 +10,9 @@ Design notes:
   so a range scan of one series reads neighbouring pages instead of jumping through a rowid index
   (InnoDB clusters by primary key anyway).
 - The endpoint record's live stats are their own narrow columns so the endpoints table never reads the
-  large JSON columns (feature_stats can be hundreds of kB per endpoint)."""
+  large JSON documents. Those (feature_stats, current_stats, drift_measures, metrics: tens of kB per
+  endpoint) live in ``endpoint_documents``, one row per endpoint: in SQLite a wide row fills whole
+  pages, and reading 10,000 narrow summaries from such rows took ~300 ms instead of ~30 ms."""
 
 from __future__ import annotations
 
@@ -58,18 +60,10 @@ endpoints = Table(
     Column("function_uri", String(512), nullable=False, default=""),
     Column("model", String(NAME_LEN), nullable=False, default=""),
     Column("model_class", String(NAME_LEN), nullable=False, default=""),
-    Column("model_uri", LongText, nullable=False, default=""),
-    Column("labels", JsonValue),
-    Column("feature_names", JsonValue),
-    Column("label_names", JsonValue),
-    Column("feature_stats", JsonValue),
-    Column("current_stats", JsonValue),
-    Column("drift_measures", JsonValue),
     Column("drift_status", Integer, nullable=False, default=-1),
     Column("error_count", BigInteger, nullable=False, default=0),
     Column("first_request", BigInteger),
     Column("last_request", BigInteger),
-    Column("metrics", JsonValue),
     Column("endpoint_type", Integer, nullable=False, default=1),
     Column("active", Boolean, nullable=False, default=True),
     Column("monitoring_mode", String(32), nullable=False, default="enabled"),
@@ -81,9 +75,28 @@ endpoints = Table(
     Column("predictions_count_5m", Double),
     Column("predictions_count_1h", Double),
     Column("accuracy", Double),
+    Column("model_uri", LongText, nullable=False, default=""),
+    Column("labels", JsonValue),
+    Column("feature_names", JsonValue),
+    Column("label_names", JsonValue),
     mysql_charset=MYSQL_CHARSET,
     mysql_collate=MYSQL_COLLATE,
 )
+
+# The large JSON fields of an endpoint record, kept apart so listing endpoints never touches them.
+endpoint_documents = Table(
+    "endpoint_documents",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("uid", String(UID_LEN), primary_key=True),
+    Column("feature_stats", JsonValue),
+    Column("current_stats", JsonValue),
+    Column("drift_measures", JsonValue),
+    Column("metrics", JsonValue),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+DOCUMENT_FIELDS: tuple[str, ...] = ("feature_stats", "current_stats", "drift_measures", "metrics")
 
 series = Table(
     "series",

@@ -13,7 +13,6 @@ from grafana_proxy.targets.base import TargetError
 
 # Keys every target accepts: the dispatcher and Infinity's time range use them.
 COMMON_KEYS: tuple[str, ...] = ("target_endpoint", "from", "to")
-_UNESCAPE_KEYS = ("endpoint_id", "uids")
 
 
 def parse_target(text: str) -> dict[str, str]:
@@ -30,10 +29,7 @@ def parse_target(text: str) -> dict[str, str]:
         key = key.strip()
         if not key:
             raise TargetError(f"Query part {segment.strip()!r} has an empty key. Expected key=value.")
-        params[key] = value.strip()
-    for key in _UNESCAPE_KEYS:
-        if key in params:
-            params[key] = params[key].replace("\\", "")
+        params[key] = value.strip().replace("\\", "")
     return params
 
 

@@ -4,7 +4,7 @@ every database of the ``db_url`` fixture)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,7 @@ def settings_of(cli_env: dict[str, str | None]) -> Callable[[], Settings]:
 
 
 @pytest.fixture
-def stores_of(settings_of: Callable[[], Settings]) -> Callable[[], Iterator[Stores]]:
+def stores_of(settings_of: Callable[[], Settings]) -> Callable[[], AbstractContextManager[Stores]]:
     """``with stores_of() as stores:`` opens what the commands wrote."""
 
     @contextmanager
@@ -62,4 +62,4 @@ def stores_of(settings_of: Callable[[], Settings]) -> Callable[[], Iterator[Stor
         finally:
             close_stores(stores)
 
-    return opened  # type: ignore[return-value]
+    return opened

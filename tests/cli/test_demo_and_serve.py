@@ -123,3 +123,10 @@ def test_serve_warns_loudly_when_auth_is_off(tmp_path: Path) -> None:
         assert httpx.get(datasource_url("127.0.0.1", port)).status_code == 200
     output = proc.communicate()[0].decode()
     assert "WARNING" in output and "GRAFANA_PROXY_AUTH=none" in output
+
+
+def test_serve_reports_an_unreachable_database(cli_env, invoke) -> None:
+    cli_env["GRAFANA_PROXY_DB_URL"] = "postgresql+psycopg://nobody:s3cret@127.0.0.1:9/nothing"
+    result = invoke("serve", "--port", "1", ok=False)
+    assert result.exit_code == 1 and "database unavailable" in result.stderr
+    assert "s3cret" not in result.output

@@ -23,7 +23,10 @@ from grafana_proxy.settings import AuthMode, Settings
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     config = dataclasses.replace(
-        pipeline_config(app.state.settings), archive_batch_events=300, archive_batch_seconds=0.3, window_period_seconds=0.2
+        pipeline_config(app.state.settings),
+        archive_batch_events=300,
+        archive_batch_seconds=0.3,
+        window_period_seconds=0.2,
     )
     pipeline = IngestPipeline(config, app.state.stores)
     pipeline.start()

@@ -38,7 +38,13 @@ def test_every_input_shape_becomes_rows_aligned_with_names() -> None:
 
 @pytest.mark.parametrize(
     ("when", "expected"),
-    [(T, T), (T / 1000, T), (T * 1000, T), ("2026-09-21T14:13:20Z", 1_790_000_000_000), ("2026-09-21T16:13:20+02:00", T)],
+    [
+        (T, T),
+        (T / 1000, T),
+        (T * 1000, T),
+        ("2026-09-21T14:13:20Z", 1_790_000_000_000),
+        ("2026-09-21T16:13:20+02:00", T),
+    ],
 )
 def test_timestamps_in_seconds_ms_us_or_iso(when: object, expected: int) -> None:
     (event,) = parse_batch("p", [{"endpoint_id": "e", "timestamp": when, "request_id": "r"}], 10)

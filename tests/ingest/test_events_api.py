@@ -37,8 +37,12 @@ def _event(i: int, **extra: object) -> dict[str, object]:
     return {"endpoint_id": "ep1", "timestamp": NOW - 1000 + i, "request_id": f"r{i}", "inputs": [i, i], **extra}
 
 
-def test_accepted_batch_is_durable_and_lands_in_the_stores(client: TestClient, keys: Keys, sqlite_stores: Stores) -> None:
-    reply = client.post("/api/v1/projects/alpha/events", json=[_event(i) for i in range(10)], headers=keys.header(keys.all_write))
+def test_accepted_batch_is_durable_and_lands_in_the_stores(
+    client: TestClient, keys: Keys, sqlite_stores: Stores
+) -> None:
+    reply = client.post(
+        "/api/v1/projects/alpha/events", json=[_event(i) for i in range(10)], headers=keys.header(keys.all_write)
+    )
     assert reply.status_code == 202, reply.text
     assert reply.json() == {"accepted": 10, "durable": True}
     pipeline = client.app.state.ingest  # type: ignore[attr-defined]
@@ -68,5 +72,8 @@ def test_writing_needs_a_write_key_for_the_project(client: TestClient, keys: Key
     url = "/api/v1/projects/alpha/events"
     assert client.post(url, json=[_event(0)]).status_code == 401
     assert client.post(url, json=[_event(0)], headers=keys.header(keys.all_read)).status_code == 403
-    assert client.post("/api/v1/projects/beta/events", json=[_event(0)], headers=keys.header(keys.alpha_write)).status_code == 403
+    assert (
+        client.post("/api/v1/projects/beta/events", json=[_event(0)], headers=keys.header(keys.alpha_write)).status_code
+        == 403
+    )
     assert client.post(url, json=[_event(0)], headers=keys.header(keys.alpha_write)).status_code == 202

@@ -43,7 +43,10 @@ def test_events_register_the_endpoint_and_fill_windows_samples_and_archive(
     record = stores.endpoints.get("proj", UID)
     assert record is not None
     assert (record.name, record.function_uri, record.model, record.model_class) == (
-        "churn", "proj/serving:v1", "churn:2", "sklearn.LogisticRegression",
+        "churn",
+        "proj/serving:v1",
+        "churn:2",
+        "sklearn.LogisticRegression",
     )
     assert record.feature_names == ["age", "visits", "colour"]
     assert record.error_count == 20
@@ -83,7 +86,9 @@ def test_resent_request_ids_are_counted_once(pipeline: IngestPipeline, stores: S
 
 def test_positional_inputs_take_the_registered_feature_names(pipeline: IngestPipeline, stores: Stores) -> None:
     stores.endpoints.upsert("proj", "ep-x", {"feature_names": ["a", "b"], "error_count": 7})
-    events = [{"endpoint_id": "ep-x", "timestamp": START + i, "request_id": str(i), "inputs": [i, 2 * i]} for i in range(4)]
+    events = [
+        {"endpoint_id": "ep-x", "timestamp": START + i, "request_id": str(i), "inputs": [i, 2 * i]} for i in range(4)
+    ]
     pipeline.submit(parse_batch("proj", events + [{**events[0], "request_id": "e", "error": "bad"}], 100))
     pipeline.drain(NOW)
     frame = read_window(pipeline.config.archive_url, "proj", "ep-x", START, NOW)
@@ -92,7 +97,9 @@ def test_positional_inputs_take_the_registered_feature_names(pipeline: IngestPip
     assert record is not None and record.error_count == 8  # counts on from what the record held
 
 
-def test_a_second_process_cannot_share_a_spool(pipeline: IngestPipeline, config: PipelineConfig, stores: Stores) -> None:
+def test_a_second_process_cannot_share_a_spool(
+    pipeline: IngestPipeline, config: PipelineConfig, stores: Stores
+) -> None:
     with pytest.raises(SpoolLocked):
         IngestPipeline(config, stores)
 

@@ -38,7 +38,12 @@ def test_categorical_reference_has_describe_keys_and_category_counts() -> None:
     df = pd.DataFrame({"c": ["a", "b", "a", None, "a", "c"], "flag": [True, False, True, True, None, True]})
     stats = reference_stats(df)
     assert stats["c"] == {
-        "count": 5, "missing": 1, "unique": 3, "top": "a", "freq": 3, "categories": {"a": 3, "b": 1, "c": 1},
+        "count": 5,
+        "missing": 1,
+        "unique": 3,
+        "top": "a",
+        "freq": 3,
+        "categories": {"a": 3, "b": 1, "c": 1},
     }
     assert stats["flag"]["categories"] == {"True": 4, "False": 1}
 
@@ -89,8 +94,9 @@ def test_window_stats_mark_absent_feature_as_all_missing_and_skip_unknown_column
 def test_fast_summary_equals_numpy(values: np.ndarray, edges: list[float]) -> None:
     bins = padded_bins(list(edges))
     summary = bins.summarise(values)
-    exact = np.searchsorted(np.append(np.asarray(edges, dtype=float)[:-1], np.nextafter(edges[-1], np.inf)),
-                            values, side="right")
+    exact = np.searchsorted(
+        np.append(np.asarray(edges, dtype=float)[:-1], np.nextafter(edges[-1], np.inf)), values, side="right"
+    )
     assert summary.counts.tolist() == np.bincount(exact, minlength=len(edges) + 1).tolist()
     assert list(summary.quartiles) == pytest.approx(np.quantile(values, [0.25, 0.5, 0.75]).tolist(), rel=1e-12)
     assert summary.mean == pytest.approx(values.mean(), rel=1e-9)

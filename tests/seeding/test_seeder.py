@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 from grafana_proxy.model import EndpointType, SeriesKind, TimeRange
 from grafana_proxy.seeding import SeedOptions, seed_project
 from grafana_proxy.settings import Settings
@@ -71,5 +73,22 @@ def test_drift_starts_part_way_and_shows_in_results(tmp_path) -> None:
                 assert max(settled) < 0.3
             record = stores.endpoints.get("p", plan.uid)
             assert record is not None and record.drift_status == results[-1].status
+    finally:
+        close_stores(stores)
+
+
+def test_seeding_twice_writes_no_new_points(tmp_path) -> None:
+    # Recent data: points older than the raw retention exist only as rollups and cannot be deduplicated.
+    recent_end = int(time.time() * 1000)
+    stores = open_stores(Settings(data_dir=tmp_path / "twice"))
+    try:
+        options = SeedOptions(project="p", endpoints=2, days=0.5, step_seconds=300, seed=2, end_ms=recent_end)
+        first = seed_project(stores, options)
+        second = seed_project(stores, options)
+        assert first.points > 0 and second.points == 0
+        assert second.results == first.results  # results are replaced, not duplicated
+        everything = TimeRange(first.start_ms, first.end_ms + 1)
+        assert len(stores.results.query("p", everything)) == first.results
+        assert len(stores.endpoints.uids("p")) == 2
     finally:
         close_stores(stores)

@@ -1,4 +1,4 @@
-"""Initial schema: endpoints, series, raw points, rollup tiers, application results, access keys.
+"""Initial schema: endpoints (+ their JSON documents), series, points, rollup tiers, results, access keys.
 
 Revision ID: 0001
 Revises:
@@ -50,18 +50,10 @@ def upgrade() -> None:
         sa.Column("function_uri", sa.String(512), nullable=False),
         sa.Column("model", sa.String(255), nullable=False),
         sa.Column("model_class", sa.String(255), nullable=False),
-        sa.Column("model_uri", _long_text, nullable=False),
-        sa.Column("labels", _json),
-        sa.Column("feature_names", _json),
-        sa.Column("label_names", _json),
-        sa.Column("feature_stats", _json),
-        sa.Column("current_stats", _json),
-        sa.Column("drift_measures", _json),
         sa.Column("drift_status", sa.Integer, nullable=False),
         sa.Column("error_count", sa.BigInteger, nullable=False),
         sa.Column("first_request", sa.BigInteger),
         sa.Column("last_request", sa.BigInteger),
-        sa.Column("metrics", _json),
         sa.Column("endpoint_type", sa.Integer, nullable=False),
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("monitoring_mode", sa.String(32), nullable=False),
@@ -73,6 +65,21 @@ def upgrade() -> None:
         sa.Column("predictions_count_5m", sa.Double),
         sa.Column("predictions_count_1h", sa.Double),
         sa.Column("accuracy", sa.Double),
+        sa.Column("model_uri", _long_text, nullable=False),
+        sa.Column("labels", _json),
+        sa.Column("feature_names", _json),
+        sa.Column("label_names", _json),
+        mysql_charset="utf8mb4",
+        mysql_collate="utf8mb4_bin",
+    )
+    op.create_table(
+        "endpoint_documents",
+        sa.Column("project", sa.String(128), primary_key=True),
+        sa.Column("uid", sa.String(64), primary_key=True),
+        sa.Column("feature_stats", _json),
+        sa.Column("current_stats", _json),
+        sa.Column("drift_measures", _json),
+        sa.Column("metrics", _json),
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_bin",
     )
@@ -134,5 +141,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("access_keys", "app_results", "rollup_1d", "rollup_1h", "rollup_10m", "points", "series", "endpoints"):
+    tables = ("access_keys", "app_results", "rollup_1d", "rollup_1h", "rollup_10m", "points", "series")
+    for name in (*tables, "endpoint_documents", "endpoints"):
         op.drop_table(name)

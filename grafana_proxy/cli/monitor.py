@@ -1,0 +1,76 @@
+"""Monitoring commands (issue 3 §5–§6): ``controller [--once]`` and ``reference set``. Wiring in main.py::
+
+app.command()(monitor.controller)
+app.add_typer(monitor.reference_app, name="reference")
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from grafana_proxy.cli.common import err, fail, load_settings, opened_stores, out
+
+reference_app = typer.Typer(help="Reference (training) statistics of endpoints.", no_args_is_help=True)
+
+
+def controller(
+    once: Annotated[bool, typer.Option("--once", help="Run one pass (catching up missed windows) and exit.")] = False,
+) -> None:
+    """Run the monitoring applications on every endpoint's completed windows, every base period."""
+    from grafana_proxy.monitoring.controller import build_controller
+
+    settings = load_settings()
+    with opened_stores(settings) as stores:
+        try:
+            ctl = build_controller(settings, stores)
+        except ValueError as error:
+            raise fail(str(error)) from None
+        if once:
+            summary = ctl.run_once()
+            out.print(
+                f"windows {summary.windows} (empty {summary.empty}), results {summary.results}, "
+                f"metric points {summary.points}, failures {len(summary.failures)}"
+            )
+            for failure in summary.failures:
+                err.print(f"[yellow]failed:[/] {failure}")
+            return
+        stop = threading.Event()
+
+        def _stop(_signum: int, _frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        names = ", ".join(a.name for a in ctl.applications)
+        err.print(f"controller: every {ctl.config.base_period_minutes:g} min, applications: {names}")
+        ctl.run_forever(stop)
+
+
+@reference_app.command("set")
+def reference_set(
+    project: Annotated[str, typer.Option(help="Project of the endpoint.")],
+    endpoint: Annotated[str, typer.Option(help="Endpoint uid.")],
+    from_file: Annotated[Path, typer.Option("--from-file", help="Training set, .csv or .parquet.")],
+    exclude: Annotated[list[str] | None, typer.Option(help="Column to leave out (e.g. the label); repeatable.")] = None,
+) -> None:
+    """Compute feature_stats (MLRun's format, 20-bin histograms) from a training file and store them."""
+    from grafana_proxy.monitoring.stats import reference_from_file
+
+    settings = load_settings()
+    try:
+        stats = reference_from_file(from_file, exclude=tuple(exclude or ()))
+    except (OSError, ValueError) as error:
+        raise fail(f"cannot read {from_file}: {error}") from None
+    with opened_stores(settings) as stores:
+        record = stores.endpoints.get(project, endpoint)
+        fields: dict[str, object] = {"feature_stats": stats}
+        if record is None or not record.feature_names:
+            fields["feature_names"] = list(stats)
+        stores.endpoints.upsert(project, endpoint, fields)
+    out.print(f"reference of {project}/{endpoint}: {len(stats)} features from {from_file}")
