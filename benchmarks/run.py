@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-install", action="store_true", help="never apt-get install Prometheus")
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL
-    work = args.work_dir or Path(tempfile.mkdtemp(prefix="gp-bench-"))
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="benchmark-run-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
         result = run(profile, work, install=not args.no_install and profile.name == "full")

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import Response
 
 from grafana_proxy import __version__
-from grafana_proxy.api import endpoints
+from grafana_proxy.api import endpoints, events, ground_truth
 from grafana_proxy.auth import KeyVerifier
 from grafana_proxy.deps import StoresDep
 from grafana_proxy.errors import error_response, install_error_handlers, json_response
+from grafana_proxy.ingest.service import ingest_lifespan
 from grafana_proxy.middleware import BodyLimitMiddleware, RequestLogMiddleware
+from grafana_proxy.monitoring.controller import build_controller, start_background
 from grafana_proxy.observability import install_metrics
 from grafana_proxy.protocol import infinity, simplejson, simpod
 from grafana_proxy.settings import AuthMode, Settings
@@ -39,6 +43,7 @@ def create_app(settings: Settings, stores: Stores | None = None) -> FastAPI:
         version=__version__,
         description="One Grafana datasource for models in production (SimpleJSON, simPod JSON, Infinity).",
         redirect_slashes=False,  # the plugins call the prefix with and without "/"; both must be 200
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.stores = stores
@@ -50,11 +55,26 @@ def create_app(settings: Settings, stores: Stores | None = None) -> FastAPI:
         app.include_router(simpod.router, prefix=prefix, tags=["datasource"])
         app.include_router(infinity.router, prefix=prefix, tags=["datasource"])
     app.include_router(endpoints.router)
+    app.include_router(events.router)
+    app.include_router(ground_truth.router)
     _add_health(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_metrics(app, stores)  # outside the body limit, so 413s are counted
     app.add_middleware(RequestLogMiddleware)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Background work of the serve process: the ingest pipeline (which replays the spool first) and,
+    unless it runs as its own process, the monitoring controller."""
+    settings: Settings = app.state.settings
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(ingest_lifespan(app))
+        if settings.controller_in_serve:
+            halt = start_background(build_controller(settings, app.state.stores))
+            stack.callback(halt)
+        yield
 
 
 def _add_health(app: FastAPI) -> None:

@@ -12,7 +12,7 @@ import uuid
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from grafana_proxy.logs import request_id_var
+from grafana_proxy.logs import redact, request_id_var
 
 logger = logging.getLogger("grafana_proxy.access")
 # A caller's X-Request-Id is kept only when it looks like an id: it goes into logs and a header.
@@ -96,7 +96,8 @@ class RequestLogMiddleware:
             return
         headers = dict(scope["headers"])
         given = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+        # A key pasted into the wrong header must not become a logged id (nor a response header).
+        request_id = given if _REQUEST_ID.fullmatch(given) and redact(given) == given else uuid.uuid4().hex[:16]
         token = request_id_var.set(request_id)
         status = 500
         started = time.perf_counter()
@@ -112,12 +113,13 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            path = redact(scope["path"])  # a key pasted into a URL path stays out of the record, too
             logger.info(
                 "%s %s %d %.1fms",
                 scope["method"],
-                scope["path"],
+                path,
                 status,
                 (time.perf_counter() - started) * 1000,
-                extra={"request_id": request_id, "status": status, "path": scope["path"]},
+                extra={"request_id": request_id, "status": status, "path": path},
             )
             request_id_var.reset(token)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,11 +52,102 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, description="Requests with a larger body are refused with 413."
     )
+    bootstrap_key: SecretStr | None = Field(
+        default=None,
+        description="A read key for every project registered at start-up if missing (stored hashed), so a "
+        "provisioned Grafana works with no manual step. Must look like a key from `keys create` (gp_...).",
+    )
+
+    # Ingest (events API and gateway)
+    spool_dir: Path | None = Field(
+        default=None,
+        description="Write-ahead spool of accepted events (default: <data_dir>/spool); one subdirectory per process.",
+    )
+    spool_segment_bytes: int = Field(
+        default=64 * 1024 * 1024, gt=0, description="Spool segment size before a new file starts."
+    )
+    ingest_max_batch_events: int = Field(default=10_000, gt=0, description="Most events in one POST /events.")
+    dedup_retention_hours: float = Field(
+        default=168, gt=0, description="How long request_ids are remembered for idempotency."
+    )
+    archive_url: str | None = Field(
+        default=None,
+        description="Parquet archive: a path or any fsspec URL (s3://bucket/prefix). Default: <data_dir>/archive.",
+    )
+    archive_batch_events: int = Field(default=10_000, gt=0, description="Archive flush after this many rows...")
+    archive_batch_seconds: float = Field(default=60, gt=0, description="...or after this many seconds.")
+    window_period_seconds: float = Field(default=30, gt=0, description="Period of the stream-window series points.")
+    window_lateness_seconds: float = Field(
+        default=30, ge=0, description="How long a window point waits for late events before it is written."
+    )
+    sample_window: int = Field(
+        default=10, ge=1, description="Every Nth event's feature values are stored as feature series."
+    )
+    gateway_connect_timeout: float = Field(
+        default=2.0, gt=0, description="Gateway: seconds to connect to the model service (then 502)."
+    )
+    gateway_read_timeout: float = Field(
+        default=30.0, gt=0, description="Gateway: seconds to wait for an answer (then 504)."
+    )
+    gateway_queue_size: int = Field(
+        default=10_000, gt=0, description="Gateway: calls queued for recording before it spools inline."
+    )
+    gateway_max_connections: int = Field(default=100, gt=0, description="Gateway: connections to the model service.")
+
+    # Monitoring (controller and applications)
+    controller_in_serve: bool = Field(
+        default=True,
+        description="Run the monitoring controller inside `serve`; set false when `grafana-proxy controller` "
+        "runs as its own process.",
+    )
+    monitoring_base_period_minutes: float = Field(
+        default=10, gt=0, description="How often the monitoring controller analyses a window (MLRun's base_period)."
+    )
+    monitoring_applications: list[str] = Field(
+        default=["histogram-data-drift", "system-performance", "model-performance"],
+        description="Enabled monitoring applications, by name.",
+    )
+    monitoring_application_paths: list[str] = Field(
+        default=[],
+        description="User applications as 'package.module:Class' (entry points group grafana_proxy.applications "
+        "also works).",
+    )
+    monitoring_params: dict[str, Any] = Field(
+        default={},
+        description="Application parameters for every project, e.g. latency_detected_us, error_rate_potential, "
+        "accuracy_potential, drift_share, task, ground_truth_delay_minutes.",
+    )
+    monitoring_project_params: dict[str, dict[str, Any]] = Field(
+        default={},
+        description="Per-project overrides of monitoring_params; an endpoint label with the same name wins over both.",
+    )
+    drift_potential: float = Field(
+        default=0.5, description="General drift at or above this is a potential drift (0 < potential < detected < 1)."
+    )
+    drift_detected: float = Field(default=0.7, description="General drift at or above this is detected drift.")
+    drift_tests: list[str] = Field(
+        default=[], description="Extra per-feature tests: ks, chisquare, psi, wasserstein, jensenshannon."
+    )
+    drift_test_thresholds: dict[str, float] = Field(
+        default={}, description="Override a test's threshold (defaults: ks/chisquare p 0.05, others 0.1)."
+    )
+    drift_segments: list[dict[str, Any]] = Field(
+        default=[],
+        description='Segments analysed separately, e.g. [{"name": "country=DE", "column": "country", "value": "DE"}].',
+    )
+    monitoring_window_delay_seconds: float | None = Field(
+        default=None, description="Wait after a window ends before analysing it; default archive_batch_seconds + 30."
+    )
+    monitoring_max_windows_per_pass: int = Field(
+        default=1000, ge=1, description="Catch-up cap per endpoint per pass; the rest is done next pass."
+    )
+
     log_json: bool = Field(default=False, description="Write logs as JSON lines.")
     log_level: str = Field(default="INFO", description="Python logging level.")
 
-    @field_validator("raw_retention_days", "rollup_10m_retention_days", "rollup_1h_retention_days",
-                     "rollup_1d_retention_days")
+    @field_validator(
+        "raw_retention_days", "rollup_10m_retention_days", "rollup_1h_retention_days", "rollup_1d_retention_days"
+    )
     @classmethod
     def _positive(cls, value: float) -> float:
         if value <= 0:

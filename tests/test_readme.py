@@ -23,11 +23,20 @@ def _default(value: Any) -> str:
     return f"`{value}`"
 
 
+def _markdown(text: str) -> str:
+    """Table-safe text: pipes escaped; ``<`` and ``>`` outside code spans escaped, or Markdown takes
+    ``<data_dir>`` for an HTML tag and hides it."""
+    parts = text.replace("|", "\\|").replace("\n", " ").split("`")
+    for i in range(0, len(parts), 2):
+        parts[i] = parts[i].replace("<", "&lt;").replace(">", "&gt;")
+    return "`".join(parts)
+
+
 def settings_table() -> str:
     prefix = Settings.model_config.get("env_prefix", "")
     lines = ["| Environment variable | Default | Meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
-        description = (field.description or "").replace("|", "\\|").replace("\n", " ")
+        description = _markdown(field.description or "")
         lines.append(f"| `{prefix}{name.upper()}` | {_default(field.default)} | {description} |")
     return "\n".join(lines)
 

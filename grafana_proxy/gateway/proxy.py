@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
 import orjson
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -51,7 +52,11 @@ def _error(status: int, message: str, error: str) -> tuple[int, bytes]:
     return status, orjson.dumps({"message": message, "error": error})
 
 
-def create_gateway_app(options: GatewayOptions, recorder: CallRecorder) -> Starlette:
+def create_gateway_app(
+    options: GatewayOptions, recorder: CallRecorder, on_stop: Callable[[], None] | None = None
+) -> Starlette:
+    """The proxy app. ``on_stop`` runs (in a thread) at the end of the lifespan, after the queue is spooled:
+    uvicorn re-raises SIGTERM once its shutdown is done, so code after ``uvicorn.run`` may never run."""
     timeout = httpx.Timeout(options.read_timeout, connect=options.connect_timeout)
     limits = httpx.Limits(
         max_connections=options.max_connections,
@@ -69,6 +74,8 @@ def create_gateway_app(options: GatewayOptions, recorder: CallRecorder) -> Starl
                 yield
             finally:
                 await recorder.stop()
+                if on_stop is not None:
+                    await run_in_threadpool(on_stop)
 
     async def forward(request: Request) -> Response:
         client: httpx.AsyncClient = request.app.state.client

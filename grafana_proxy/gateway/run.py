@@ -36,17 +36,30 @@ def run_gateway(
     """Serve the gateway until interrupted. Each gateway port has its own spool (``gateway-<port>``)."""
     config = pipeline_config(settings)
     stores = open_stores(settings)
-    pipeline = IngestPipeline(config, stores, name=f"gateway-{port}")
+    try:
+        pipeline = IngestPipeline(config, stores, name=f"gateway-{port}")
+    except BaseException:
+        close_stores(stores)
+        raise
     call_table = CallTable(table_db_url or settings.database_url, table) if table else None
+    stopped = False
+
+    def shutdown() -> None:
+        nonlocal stopped
+        if stopped:
+            return
+        stopped = True
+        try:
+            pipeline.stop()  # folds what is spooled; the spool keeps it anyway if this fails
+        finally:
+            if call_table is not None:
+                call_table.close()
+            close_stores(stores)
+
     try:
         pipeline.start()
         recorder = CallRecorder(
-            pipeline,
-            project,
-            function or function_name(service_url),
-            model,
-            config.gateway_queue_size,
-            call_table,
+            pipeline, project, function or function_name(service_url), model, config.gateway_queue_size, call_table
         )
         options = GatewayOptions(
             service_url=service_url,
@@ -54,14 +67,7 @@ def run_gateway(
             read_timeout=config.gateway_read_timeout,
             max_connections=config.gateway_max_connections,
         )
-        uvicorn.run(
-            create_gateway_app(options, recorder),
-            host=host,
-            port=port,
-            log_level="warning",
-        )
+        app = create_gateway_app(options, recorder, on_stop=shutdown)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
-        pipeline.stop()
-        if call_table is not None:
-            call_table.close()
-        close_stores(stores)
+        shutdown()

@@ -1,14 +1,12 @@
 """Typed view of the pipeline knobs (issue 3).
 
-The fields below are proposed for ``grafana_proxy.settings.Settings``; until they land there, each one is read
-from the settings object when present and otherwise takes the default here, so swapping this accessor for
-plain ``settings.<field>`` reads later is mechanical."""
+Resolves the defaults that depend on the data directory (spool, archive) once, so the pipeline
+modules take one small typed object instead of the whole settings."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from grafana_proxy.settings import Settings
 
@@ -39,26 +37,21 @@ class PipelineConfig:
         return int(self.window_lateness_seconds * 1000)
 
 
-def _get(settings: Settings, name: str, default: Any) -> Any:
-    value = getattr(settings, name, None)
-    return default if value is None else value
-
-
 def pipeline_config(settings: Settings) -> PipelineConfig:
     data_dir = Path(settings.data_dir)
     return PipelineConfig(
-        spool_dir=Path(_get(settings, "spool_dir", data_dir / "spool")),
-        spool_segment_bytes=int(_get(settings, "spool_segment_bytes", 64 * 1024 * 1024)),
-        ingest_max_batch_events=int(_get(settings, "ingest_max_batch_events", 10_000)),
-        dedup_retention_hours=float(_get(settings, "dedup_retention_hours", 168.0)),
-        archive_url=str(_get(settings, "archive_url", str((data_dir / "archive").resolve()))),
-        archive_batch_events=int(_get(settings, "archive_batch_events", 10_000)),
-        archive_batch_seconds=float(_get(settings, "archive_batch_seconds", 60.0)),
-        window_period_seconds=float(_get(settings, "window_period_seconds", 30.0)),
-        window_lateness_seconds=float(_get(settings, "window_lateness_seconds", 30.0)),
-        sample_window=int(_get(settings, "sample_window", 10)),
-        gateway_connect_timeout=float(_get(settings, "gateway_connect_timeout", 2.0)),
-        gateway_read_timeout=float(_get(settings, "gateway_read_timeout", 30.0)),
-        gateway_queue_size=int(_get(settings, "gateway_queue_size", 10_000)),
-        gateway_max_connections=int(_get(settings, "gateway_max_connections", 100)),
+        spool_dir=settings.spool_dir or data_dir / "spool",
+        spool_segment_bytes=settings.spool_segment_bytes,
+        ingest_max_batch_events=settings.ingest_max_batch_events,
+        dedup_retention_hours=settings.dedup_retention_hours,
+        archive_url=settings.archive_url or str((data_dir / "archive").resolve()),
+        archive_batch_events=settings.archive_batch_events,
+        archive_batch_seconds=settings.archive_batch_seconds,
+        window_period_seconds=settings.window_period_seconds,
+        window_lateness_seconds=settings.window_lateness_seconds,
+        sample_window=settings.sample_window,
+        gateway_connect_timeout=settings.gateway_connect_timeout,
+        gateway_read_timeout=settings.gateway_read_timeout,
+        gateway_queue_size=settings.gateway_queue_size,
+        gateway_max_connections=settings.gateway_max_connections,
     )

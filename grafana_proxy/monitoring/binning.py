@@ -36,6 +36,8 @@ _UNIFORM_RTOL = 1e-9  # np.histogram's edges are equal up to float rounding
 SUB = 64  # fine buckets per reference bin: ~1/1300 of the values per bucket for a typical window
 QUANTILES = (0.25, 0.5, 0.75)
 _CROWDED = 16  # a bucket holding more than 1/16 of the values is not worth sorting
+_MAX_FAST_EDGES = 500  # fine buckets are int16: at most (500 - 1) * SUB + 4 of them
+_CHUNK = 1 << 16  # values per chunk of the first pass: 512 kB of float64, fits in L2
 # Shifted sums lose digits when the data sit far from the shift point; past this ratio of
 # (mean offset / std)^2 the variance is recomputed around the mean.
 _CANCELLATION_LIMIT = 1e6
@@ -101,7 +103,7 @@ class PaddedBins:
         if n == 0:
             nan = math.nan
             return Summary(0, nan, nan, nan, nan, (nan, nan, nan), np.zeros(self.size, dtype=np.int64))
-        if not self.uniform:
+        if not self.uniform or self.edges.size > _MAX_FAST_EDGES:
             q25, q50, q75 = (float(v) for v in np.quantile(x, QUANTILES))
             return Summary(n, float(x.mean()), _std(x), float(x.min()), float(x.max()), (q25, q50, q75), self.counts(x))
         return self._summarise_uniform(x)
@@ -110,36 +112,32 @@ class PaddedBins:
         e = self.edges
         inner = e.size - 1
         n = int(x.size)
-        d = x - e[0]
-        shift_sum = float(d.sum())
-        shift_sq = _sum_of_squares(d)
-        fine = _fine_buckets(d, inner * SUB / (e[-1] - e[0]), inner)
-        fine_counts = np.bincount(fine, minlength=inner * SUB + 4)
+        first = _first_pass(x, e[0], inner * SUB / (e[-1] - e[0]), inner)
         ranks, interp = _quartile_ranks(n)
-        starts = np.concatenate(([0], np.cumsum(fine_counts)))
+        starts = np.concatenate(([0], np.cumsum(first.fine_counts)))
         wanted = np.searchsorted(starts, ranks, side="right") - 1
         # Most values in one bucket (e.g. the window moved far outside the training range): sorting that
         # bucket would cost more than numpy's selection over everything.
-        crowded = int(fine_counts[wanted].max()) > n // _CROWDED
+        crowded = int(first.fine_counts[wanted].max()) > n // _CROWDED
         edge_of = _edge_lookup(inner)
         keep = edge_of >= 0
         if not crowded:
             keep[wanted] = True
-        picked = np.flatnonzero(keep.take(fine))  # one pass: values near edges or in a quartile's bucket
-        sub_x, sub_fine = x[picked], fine[picked]
-        counts = self._exact_counts(fine_counts, edge_of, sub_x, sub_fine)
+        picked = _picked(first.fine, keep)  # values near an edge or in a quartile's bucket
+        sub_x, sub_fine = x[picked], first.fine[picked].astype(np.int64)
+        counts = self._exact_counts(first.fine_counts, edge_of, sub_x, sub_fine)
         if crowded:
             q25, q50, q75 = (float(v) for v in np.quantile(x, QUANTILES))
         else:
             v = [_order_statistic(sub_x, sub_fine, starts, int(b), int(r)) for b, r in zip(wanted, ranks, strict=True)]
             q25, q50, q75 = (v[2 * i] + interp[i] * (v[2 * i + 1] - v[2 * i]) for i in range(3))
-        std = _shifted_std(shift_sum, shift_sq, n)
+        std = _shifted_std(first.shift_sum, first.shift_sq, n)
         return Summary(
             n,
-            float(e[0] + shift_sum / n),
+            float(e[0] + first.shift_sum / n),
             _std(x) if std is None else std,
-            float(x.min()),
-            float(x.max()),
+            first.low,
+            first.high,
             (q25, q50, q75),
             counts,
         )
@@ -162,14 +160,52 @@ class PaddedBins:
         return counts + np.bincount(exact, minlength=self.size)
 
 
-def _fine_buckets(d: FloatArray, scale: float, inner: int) -> IntArray:
-    """Bucket of every value from its offset ``d`` above e0 (overwritten): 0 far below e0, 1 just
-    below, 2.. inner buckets, then at/just above e_n, then far above. Monotone in the value."""
-    d *= scale
-    np.floor(d, out=d)
-    np.clip(d, -2.0, float(inner * SUB + 1), out=d)
-    d += 2.0
-    return d.astype(np.int64)
+@dataclass
+class _FirstPass:
+    fine: npt.NDArray[np.int16]  # fine bucket of every value (0 far below e0 ... inner*SUB+3 far above)
+    fine_counts: IntArray
+    shift_sum: float  # sums of (x - e0), for mean and variance
+    shift_sq: float
+    low: float
+    high: float
+
+
+def _first_pass(x: FloatArray, e0: float, scale: float, inner: int) -> _FirstPass:
+    """Fine buckets, their counts, sums, min and max in one pass over cache-sized chunks: the
+    temporaries stay in L2 instead of streaming several 8 MB arrays through memory (~40% less CPU).
+    Bucket = floor((x - e0) * scale) clipped, so 0 is far below e0, 1 just below, then the inner buckets,
+    then at/just above e_n and far above. Monotone in x."""
+    n = int(x.size)
+    top = float(inner * SUB + 1)
+    fine = np.empty(n, dtype=np.int16)
+    counts = np.zeros(inner * SUB + 4, dtype=np.int64)
+    buffer, index = np.empty(min(n, _CHUNK)), np.empty(min(n, _CHUNK), dtype=np.int64)
+    shift_sum = shift_sq = 0.0
+    low, high = math.inf, -math.inf
+    for start in range(0, n, _CHUNK):
+        chunk = x[start : start + _CHUNK]
+        d, j = buffer[: chunk.size], index[: chunk.size]
+        np.subtract(chunk, e0, out=d)
+        shift_sum += float(d.sum())
+        shift_sq += _sum_of_squares(d)
+        low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
+        d *= scale
+        np.floor(d, out=d)
+        np.clip(d, -2.0, top, out=d)
+        d += 2.0
+        np.copyto(j, d, casting="unsafe")
+        counts += np.bincount(j, minlength=counts.size)
+        fine[start : start + chunk.size] = j
+    return _FirstPass(fine, counts, shift_sum, shift_sq, low, high)
+
+
+def _picked(fine: npt.NDArray[np.int16], keep: npt.NDArray[np.bool_]) -> IntArray:
+    """Positions of the values whose bucket is marked in ``keep``, chunk by chunk."""
+    parts = [
+        np.flatnonzero(keep.take(fine[start : start + _CHUNK].astype(np.intp))) + start
+        for start in range(0, fine.size, _CHUNK)
+    ]
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
 
 def _edge_lookup(inner: int) -> IntArray:

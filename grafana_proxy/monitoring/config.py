@@ -1,8 +1,6 @@
 """Typed view of the monitoring knobs (issue 3 §5–§6).
 
-The fields are proposed for ``grafana_proxy.settings.Settings`` (names in ``monitoring_config``); until
-they land there each one is read from the settings object when present and otherwise takes the default
-here, the same accessor pattern as ``ingest/config.py``."""
+Built once from the settings so the controller and applications take one small typed object."""
 
 from __future__ import annotations
 
@@ -61,28 +59,19 @@ class MonitoringConfig:
         return merged
 
 
-def _get(settings: Settings, name: str, default: Any) -> Any:
-    value = getattr(settings, name, None)
-    return default if value is None else value
-
-
 def monitoring_config(settings: Settings) -> MonitoringConfig:
     pipeline = pipeline_config(settings)
-    tests = choose_tests(list(_get(settings, "drift_tests", [])), dict(_get(settings, "drift_test_thresholds", {})))
+    delay = settings.monitoring_window_delay_seconds
     return MonitoringConfig(
-        base_period_minutes=float(_get(settings, "monitoring_base_period_minutes", 10.0)),
-        applications=tuple(_get(settings, "monitoring_applications", BUILTIN_APPLICATIONS)),
-        application_paths=tuple(_get(settings, "monitoring_application_paths", ())),
-        params=dict(_get(settings, "monitoring_params", {})),
-        project_params=dict(_get(settings, "monitoring_project_params", {})),
-        thresholds=DriftThresholds(
-            float(_get(settings, "drift_potential", 0.5)), float(_get(settings, "drift_detected", 0.7))
-        ),
-        tests=tests,
-        segments=tuple(Segment.parse(s) for s in _get(settings, "drift_segments", [])),
-        window_delay_seconds=float(
-            _get(settings, "monitoring_window_delay_seconds", pipeline.archive_batch_seconds + 30.0)
-        ),
-        max_windows_per_pass=int(_get(settings, "monitoring_max_windows_per_pass", 1000)),
+        base_period_minutes=settings.monitoring_base_period_minutes,
+        applications=tuple(settings.monitoring_applications),
+        application_paths=tuple(settings.monitoring_application_paths),
+        params=dict(settings.monitoring_params),
+        project_params=dict(settings.monitoring_project_params),
+        thresholds=DriftThresholds(settings.drift_potential, settings.drift_detected),
+        tests=choose_tests(list(settings.drift_tests), dict(settings.drift_test_thresholds)),
+        segments=tuple(Segment.parse(s) for s in settings.drift_segments),
+        window_delay_seconds=pipeline.archive_batch_seconds + 30.0 if delay is None else delay,
+        max_windows_per_pass=settings.monitoring_max_windows_per_pass,
         archive_url=pipeline.archive_url,
     )

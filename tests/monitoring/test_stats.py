@@ -112,3 +112,11 @@ def test_training_file_csv_and_parquet(tmp_path: Path) -> None:
     assert set(from_csv) == {"x", "c"} and from_csv == from_parquet
     with pytest.raises(ValueError, match=r"\.csv or \.parquet"):
         load_training_file(tmp_path / "train.json")
+
+
+def test_many_bins_take_the_plain_path_with_the_same_answer() -> None:
+    values = np.random.default_rng(9).normal(size=50_000)
+    bins = padded_bins(np.linspace(-5, 5, 1001).tolist())
+    summary = bins.summarise(values)
+    assert summary.counts.tolist() == bins.counts(values).tolist()
+    assert list(summary.quartiles) == pytest.approx(np.quantile(values, [0.25, 0.5, 0.75]).tolist())

@@ -249,6 +249,9 @@ def test_oversized_bodies_are_413_with_the_documented_limit(fuzz_client: tuple[T
         for content in (big, chunks()):
             started = time.perf_counter()
             response = client.post(path, content=content, headers=key)
+            if path == "/nope" and not isinstance(content, bytes):
+                assert response.status_code == 404  # answered without reading the body at all
+                continue
             assert response.status_code == 413, (path, response.status_code)
             assert "GRAFANA_PROXY_MAX_BODY_BYTES" in response.json()["message"]
             assert str(BODY_LIMIT) in response.json()["message"]
