@@ -165,16 +165,25 @@ def query_specs(project: str, uid: str, metric: str) -> list[QuerySpec]:
     ]
 
 
-def bare_select(db_path: Path, project: str) -> Callable[[], bytes]:
+class BareSelect:
     """The floor for Q4: the same rows and columns straight from sqlite3, encoded by orjson, in-process
     on a connection kept open (like our server's pool)."""
-    conn = sqlite3.connect(str(db_path), check_same_thread=False)
-    sql = (
+
+    SQL = (
         "SELECT uid, name, function_uri, model, model_class, first_request, last_request, accuracy, "
         "error_count, drift_status, predictions_per_second, latency_avg_1h, sampling_percentage "
         "FROM endpoints WHERE project = ? ORDER BY uid"
     )
-    return lambda: orjson.dumps(conn.execute(sql, (project,)).fetchall())
+
+    def __init__(self, db_path: Path, project: str) -> None:
+        self.conn = sqlite3.connect(str(db_path))
+        self.project = project
+
+    def __call__(self) -> bytes:
+        return orjson.dumps(self.conn.execute(self.SQL, (self.project,)).fetchall())
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def measure_table(servers: Servers, db_path: Path, project: str, end_ms: int, runs: int, warmup: int) -> Row:
@@ -182,11 +191,14 @@ def measure_table(servers: Servers, db_path: Path, project: str, end_ms: int, ru
     target = f"target_endpoint=list_endpoints;project={project}"
     ours = _post(servers.ours, grafana_body(target, end_ms - 3_600_000, end_ms, MIN_INTERVAL_MS, 1000))
     frames: Any = orjson.loads(ours())
-    bare = bare_select(db_path, project)
-    rows_ours = len(frames[0]["rows"]) if frames else 0
-    rows_bare = len(orjson.loads(bare()))
-    ours_t, bare_t = interleave([ours, bare], runs, warmup)
+    bare = BareSelect(db_path, project)
+    try:
+        rows_bare = len(orjson.loads(bare()))
+        ours_t, bare_t = interleave([ours, bare], runs, warmup)
+    finally:
+        bare.close()
     row.ours, row.theirs, row.theirs_label = ours_t.median, bare_t.median, "bare SELECT+orjson, in-process"
+    rows_ours = len(frames[0]["rows"]) if frames else 0
     row.details = {"rows_ours": rows_ours, "rows_bare": rows_bare, "ours": ours_t.summary(), "bare": bare_t.summary()}
     assert row.ratio is not None
     row.met = row.ours <= 100.0 and row.ratio <= 2.0

@@ -33,6 +33,11 @@ def create_app(settings: Settings, stores: Stores | None = None) -> FastAPI:
         from grafana_proxy.stores.engine import open_stores
 
         stores = open_stores(settings)
+    if settings.bootstrap_key is not None:
+        # Registered before the first request so a provisioned Grafana works with no manual step.
+        stores.keys.adopt(
+            settings.bootstrap_key.get_secret_value(), "bootstrap (GRAFANA_PROXY_BOOTSTRAP_KEY)", None, "read"
+        )
     if settings.auth == AuthMode.none:
         logger.warning(
             "GRAFANA_PROXY_AUTH=none: access keys are NOT checked; anyone who can reach this port can "

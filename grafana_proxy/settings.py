@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,17 @@ class Settings(BaseSettings):
     def _positive(cls, value: float) -> float:
         if value <= 0:
             raise ValueError("retention must be a positive number of days")
+        return value
+
+    @field_validator("bootstrap_key")
+    @classmethod
+    def _key_format(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"gp_[0-9a-f]{8}_[A-Za-z0-9_-]{43,}", value.get_secret_value()):
+            raise ValueError(
+                "must look like a key from `grafana-proxy keys create`: gp_<8 hex>_<43+ url-safe characters>; "
+                "make one with: python -c \"import secrets; print('gp_' + secrets.token_hex(4) + '_' + "
+                'secrets.token_urlsafe(32))"'
+            )
         return value
 
     @property

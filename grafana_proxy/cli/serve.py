@@ -26,7 +26,7 @@ def run_server(settings: Settings, host: str, port: int) -> None:
         )
     try:
         app = create_app(settings)
-    except StoreUnavailable as error:
+    except (StoreUnavailable, ValueError) as error:
         raise fail(str(error)) from None
     # uvicorn's access log prints the query string; the app's own request log prints method, path and
     # status only, so nothing a client sends (keys travel in headers) can reach a log line.

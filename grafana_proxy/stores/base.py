@@ -119,6 +119,9 @@ class KeyStore(Protocol):
     def create(self, name: str, projects: Sequence[str] | None, scope: str) -> tuple[AccessKey, str]:
         """Create a key; return it with its secret, which is never stored and cannot be shown again."""
 
+    def adopt(self, secret: str, name: str, projects: Sequence[str] | None, scope: str) -> AccessKey:
+        """Register a secret generated elsewhere (e.g. a provisioning bootstrap key); idempotent."""
+
     def verify(self, secret: str) -> AccessKey | None:
         """The live key for this secret (hash compared in constant time), or None."""
 

@@ -31,6 +31,18 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+def _key_from_row(row: dict[str, Any]) -> AccessKey:
+    projects = row["projects"]
+    return AccessKey(
+        key_id=row["key_id"],
+        name=row["name"],
+        projects=None if projects is None else tuple(projects),
+        scope=row["scope"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
 def _key(row: Row[Any]) -> AccessKey:
     projects = row.projects
     return AccessKey(
@@ -84,6 +96,35 @@ class SqlKeyStore:
             )
             return key, secret
         raise RuntimeError("could not find a free key id")
+
+    def adopt(self, secret: str, name: str, projects: Sequence[str] | None, scope: str) -> AccessKey:
+        """Register a secret made elsewhere (a provisioning bootstrap key). Idempotent: adopting the same
+        secret again returns the stored key; a different secret with a taken key id is a ValueError."""
+        secret = secret.strip()
+        match = _SECRET.fullmatch(secret)
+        if match is None:
+            raise ValueError("a key must look like gp_<8 hex chars>_<43+ url-safe characters> (see `keys create`)")
+        if scope not in SCOPES:
+            raise ValueError(f"scope {scope!r} is not one of {', '.join(SCOPES)}")
+        existing = self.verify(secret)
+        if existing is not None:
+            return existing
+        project_list = None if projects is None else sorted(set(projects))
+        row = {
+            "key_id": match.group(1),
+            "name": name[: schema.NAME_LEN],
+            "secret_hash": hash_secret(secret),
+            "projects": project_list,
+            "scope": scope,
+            "created_at": time.time_ns() // 1_000_000,
+            "revoked_at": None,
+        }
+        try:
+            with self.db.write() as conn:
+                conn.execute(_K.insert(), row)
+        except IntegrityError:
+            raise ValueError(f"key id {match.group(1)} is taken by another (or a revoked) key") from None
+        return _key_from_row(row)
 
     def verify(self, secret: str) -> AccessKey | None:
         match = _SECRET.fullmatch(secret.strip()) if isinstance(secret, str) else None

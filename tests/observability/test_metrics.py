@@ -48,16 +48,20 @@ def seeded(sqlite_stores: Stores) -> Keys:
 
 @pytest.fixture
 def client(sqlite_stores: Stores, seeded: Keys, tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(data_dir=tmp_path, max_body_bytes=1000), sqlite_stores),
-                    raise_server_exceptions=False) as test_client:
+    with TestClient(
+        create_app(Settings(data_dir=tmp_path, max_body_bytes=1000), sqlite_stores), raise_server_exceptions=False
+    ) as test_client:
         yield test_client
 
 
 def test_requests_and_targets_by_route_template(client: TestClient, seeded: Keys) -> None:
     key = {"X-V3io-Session-Key": seeded.all_write}
     for _ in range(3):
-        client.post(PREFIX + "/query", headers=key,
-                    json={"targets": [{"target": "target_endpoint=list_endpoints;project=alpha"}]})
+        client.post(
+            PREFIX + "/query",
+            headers=key,
+            json={"targets": [{"target": "target_endpoint=list_endpoints;project=alpha"}]},
+        )
     client.post(PREFIX + "/query", headers=key, json={"targets": [{"target": "target_endpoint=list_endpoints"}]})
     client.get("/api/v1/projects/alpha/model-endpoints/ep1", headers=key)
     client.get("/api/v1/projects/alpha/model-endpoints/router1", headers=key)
@@ -71,15 +75,29 @@ def test_requests_and_targets_by_route_template(client: TestClient, seeded: Keys
     assert value(found, "grafana_proxy_http_requests_total", method="POST", route=query, status="413") == 1
     assert value(found, "grafana_proxy_http_requests_total", method="GET", route=record, status="200") == 2
     assert value(found, "grafana_proxy_http_requests_total", method="GET", route="<unmatched>", status="404") == 1
-    assert value(found, "grafana_proxy_http_request_duration_seconds_count", method="GET", route=record,
-                 status="200") == 2
+    assert (
+        value(found, "grafana_proxy_http_request_duration_seconds_count", method="GET", route=record, status="200") == 2
+    )
     assert not any("ep1" in dict(labels).get("route", "") for _, labels in found)  # templates, never raw paths
-    assert value(found, "grafana_proxy_target_requests_total", kind="query", target_endpoint="list_endpoints",
-                 outcome="ok") == 3
-    assert value(found, "grafana_proxy_target_requests_total", kind="query", target_endpoint="list_endpoints",
-                 outcome="rejected") == 1
-    assert value(found, "grafana_proxy_target_duration_seconds_count", kind="query",
-                 target_endpoint="list_endpoints") == 4
+    assert (
+        value(
+            found, "grafana_proxy_target_requests_total", kind="query", target_endpoint="list_endpoints", outcome="ok"
+        )
+        == 3
+    )
+    assert (
+        value(
+            found,
+            "grafana_proxy_target_requests_total",
+            kind="query",
+            target_endpoint="list_endpoints",
+            outcome="rejected",
+        )
+        == 1
+    )
+    assert (
+        value(found, "grafana_proxy_target_duration_seconds_count", kind="query", target_endpoint="list_endpoints") == 4
+    )
 
 
 def test_model_metrics_per_endpoint_from_the_stores(client: TestClient, seeded: Keys) -> None:
@@ -94,8 +112,10 @@ def test_model_metrics_per_endpoint_from_the_stores(client: TestClient, seeded: 
     assert value(found, "model_endpoint_drift_status", **ep1) == 2
     assert value(found, "model_endpoint_drift_measure", **ep1, measure="tvd_mean") == pytest.approx(0.42)
     assert value(found, "model_endpoint_last_request_timestamp_seconds", **ep1) == T0 / 1000
-    assert value(found, "model_endpoint_drift_status", project="beta", endpoint_id="ep9",
-                 endpoint_name="secret-model") == -1
+    assert (
+        value(found, "model_endpoint_drift_status", project="beta", endpoint_id="ep9", endpoint_name="secret-model")
+        == -1
+    )
 
 
 def test_ingest_controller_and_prediction_hooks(client: TestClient, seeded: Keys) -> None:
@@ -133,8 +153,8 @@ def test_ingest_controller_and_prediction_hooks(client: TestClient, seeded: Keys
 
 def test_two_apps_in_one_process_keep_separate_registries(sqlite_stores: Stores, seeded: Keys, tmp_path: Path) -> None:
     key = {"X-V3io-Session-Key": seeded.all_read}
-    first = TestClient(create_app(Settings(data_dir=tmp_path), sqlite_stores))
-    second = TestClient(create_app(Settings(data_dir=tmp_path), sqlite_stores))
+    first = TestClient(create_app(Settings(data_dir=tmp_path / "one"), sqlite_stores))
+    second = TestClient(create_app(Settings(data_dir=tmp_path / "two"), sqlite_stores))
     with first, second:
         for _ in range(5):
             first.get(PREFIX, headers=key)
@@ -160,8 +180,12 @@ def test_store_reads_are_cached_for_the_ttl(sqlite_stores: Stores, seeded: Keys)
     everyone = Access(projects=None)
 
     def endpoints() -> set[str]:
-        return {s.labels["endpoint_id"] for f in models.families(everyone) for s in f.samples
-                if f.name == "model_endpoint_drift_status"}
+        return {
+            s.labels["endpoint_id"]
+            for f in models.families(everyone)
+            for s in f.samples
+            if f.name == "model_endpoint_drift_status"
+        }
 
     assert endpoints() == {"ep1", "router1", "ep9"}
     sqlite_stores.endpoints.upsert("alpha", "new", {"name": "fresh"})

@@ -98,7 +98,13 @@ def calls(app: FastAPI, project: str, uid: str = "ep1") -> list[Call]:
             # Not catalogued (a route added later): the generic body still proves the key checks.
             generic = None if method in ("GET", "DELETE") else {}
             found.append(
-                Call(method, _fill(template, project, uid), template, generic, writes=method not in ("GET",),
-                     scoped="{project}" in template)
+                Call(
+                    method,
+                    _fill(template, project, uid),
+                    template,
+                    generic,
+                    writes=method not in ("GET",),
+                    scoped="{project}" in template,
+                )
             )
     return found

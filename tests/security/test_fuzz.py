@@ -32,15 +32,78 @@ BODY_LIMIT = 200_000
 SLOW_SECONDS = 10.0  # far above any honest answer here; a hang fails instead of blocking the suite
 CLIENT_ERRORS = {400, 403, 404, 405, 413, 422}
 TARGETS = sorted({*load_registry().names("query"), *load_registry().names("search"), "nope", ""})
-KEYS = ("project", "endpoint_id", "uids", "metric", "agg", "from", "to", "features", "field", "format",
-        "filter_router", "labels", "model", "function", "application", "name", "key", "x", "")
-HOSTILE = st.sampled_from([
-    "alpha", "ep1", "latency_avg_5m", "'; DROP TABLE endpoints; --", "\" OR 1=1 --", "%", "_", "\\", "\\\\",
-    "ep1\\", "{alpha,beta}", "(a|b)", "a,b,,c", "now-6h", "now-99999999999d", "1e308", "-1e308", "1e999",
-    "NaN", "inf", "-inf", "nan", "99999999999999999999999999", "-0", "0x10", "1_000", "2026-13-45T99:99:99Z",
-    "9999-12-31T23:59:59Z", "0001-01-01", "😀", "ç", "\u202e", "\u0000", "\x7f", "\ud7ff", "true", "false",
-    "avg", "last", "table", "series", "status", "a" * 5000, "=", ";", "==", "=;=",
-])
+KEYS = (
+    "project",
+    "endpoint_id",
+    "uids",
+    "metric",
+    "agg",
+    "from",
+    "to",
+    "features",
+    "field",
+    "format",
+    "filter_router",
+    "labels",
+    "model",
+    "function",
+    "application",
+    "name",
+    "key",
+    "x",
+    "",
+)
+HOSTILE = st.sampled_from(
+    [
+        "alpha",
+        "ep1",
+        "latency_avg_5m",
+        "'; DROP TABLE endpoints; --",
+        '" OR 1=1 --',
+        "%",
+        "_",
+        "\\",
+        "\\\\",
+        "ep1\\",
+        "{alpha,beta}",
+        "(a|b)",
+        "a,b,,c",
+        "now-6h",
+        "now-99999999999d",
+        "1e308",
+        "-1e308",
+        "1e999",
+        "NaN",
+        "inf",
+        "-inf",
+        "nan",
+        "99999999999999999999999999",
+        "-0",
+        "0x10",
+        "1_000",
+        "2026-13-45T99:99:99Z",
+        "9999-12-31T23:59:59Z",
+        "0001-01-01",
+        "😀",
+        "ç",
+        "\u202e",
+        "\u0000",
+        "\x7f",
+        "\ud7ff",
+        "true",
+        "false",
+        "avg",
+        "last",
+        "table",
+        "series",
+        "status",
+        "a" * 5000,
+        "=",
+        ";",
+        "==",
+        "=;=",
+    ]
+)
 VALUES = st.one_of(HOSTILE, st.text(max_size=40))
 TARGET_STRINGS = st.one_of(
     st.text(max_size=200),
@@ -157,13 +220,36 @@ def test_query_never_fails_on_random_targets(
     key = {"X-V3io-Session-Key": secrets.all_read, "Content-Type": "application/json"}
     with deadline():
         check(client.post(PREFIX + "/query", content=raw, headers=key))
-        check(client.get(PREFIX + "/rows", params={"target": target, "from": str(start), "intervalMs": str(interval),
-                                                     "maxDataPoints": str(points)}, headers=key))
+        check(
+            client.get(
+                PREFIX + "/rows",
+                params={
+                    "target": target,
+                    "from": str(start),
+                    "intervalMs": str(interval),
+                    "maxDataPoints": str(points),
+                },
+                headers=key,
+            )
+        )
         check(client.post(PREFIX + "/search", content=encode({"target": target}), headers=key))
 
 
-@given(body=JSON_VALUES, path=st.sampled_from(["/query", "/search", "/annotations", "/tag-values", "/metrics",
-                                                  "/metric-payload-options", "/variable", "/rows"]))
+@given(
+    body=JSON_VALUES,
+    path=st.sampled_from(
+        [
+            "/query",
+            "/search",
+            "/annotations",
+            "/tag-values",
+            "/metrics",
+            "/metric-payload-options",
+            "/variable",
+            "/rows",
+        ]
+    ),
+)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_datasource_routes_take_any_json(fuzz_client: tuple[TestClient, Secrets], body: Any, path: str) -> None:
     client, secrets = fuzz_client
@@ -175,16 +261,25 @@ def test_datasource_routes_take_any_json(fuzz_client: tuple[TestClient, Secrets]
 
 
 HOSTILE_BODIES = [
-    b"", b"null", b"[]", b"\"x\"", b"{", b"{\"targets\": NaN}", b"{\"maxDataPoints\": Infinity}",
-    b"{\"maxDataPoints\": 1e999}", b"{\"intervalMs\": -1e308}", b"\xff\xfe", "{\"target\": \"\ud800\"}".encode("utf-8", "surrogatepass"),
-    b"{\"targets\": " + b"[" * 2000 + b"]" * 2000 + b"}",
-    b"{\"targets\": [{\"target\": \"x\", \"payload\": " + b"{\"a\":" * 600 + b"1" + b"}" * 600 + b"}]}",
-    b"{\"targets\": [{\"target\": \"target_endpoint=metrics;project=alpha;metric=m\"}], \"range\": {\"from\": 1e300}}",
-    b"{\"targets\": [{\"target\": \"target_endpoint=metrics;project=alpha;metric=m\"}], \"from\": \"now-9999999999999d\"}",
-    b"{\"targets\": [{\"target\": \"target_endpoint=metrics;project=alpha;metric=m\"}], \"intervalMs\": 1e300}",
-    b"{\"targets\": [{\"target\": \"target_endpoint=metrics;project=alpha;metric=m\", \"refId\": {\"a\": 1}}]}",
-    b"{\"adhocFilters\": [{\"key\": \"endpoint_id\", \"operator\": \"=~\", \"value\": \"[\"}],"
-    b" \"targets\": [{\"target\": \"target_endpoint=list_endpoints;project=alpha\"}]}",
+    b"",
+    b"null",
+    b"[]",
+    b'"x"',
+    b"{",
+    b'{"targets": NaN}',
+    b'{"maxDataPoints": Infinity}',
+    b'{"maxDataPoints": 1e999}',
+    b'{"intervalMs": -1e308}',
+    b"\xff\xfe",
+    '{"target": "\ud800"}'.encode("utf-8", "surrogatepass"),
+    b'{"targets": ' + b"[" * 2000 + b"]" * 2000 + b"}",
+    b'{"targets": [{"target": "x", "payload": ' + b'{"a":' * 600 + b"1" + b"}" * 600 + b"}]}",
+    b'{"targets": [{"target": "target_endpoint=metrics;project=alpha;metric=m"}], "range": {"from": 1e300}}',
+    b'{"targets": [{"target": "target_endpoint=metrics;project=alpha;metric=m"}], "from": "now-9999999999999d"}',
+    b'{"targets": [{"target": "target_endpoint=metrics;project=alpha;metric=m"}], "intervalMs": 1e300}',
+    b'{"targets": [{"target": "target_endpoint=metrics;project=alpha;metric=m", "refId": {"a": 1}}]}',
+    b'{"adhocFilters": [{"key": "endpoint_id", "operator": "=~", "value": "["}],'
+    b' "targets": [{"target": "target_endpoint=list_endpoints;project=alpha"}]}',
 ]
 
 
@@ -217,8 +312,24 @@ WRITE_BODIES = [
     ("POST", "/metrics", {"points": [{"name": "m\u0000", "timestamp": 0, "value": 1}]}),
     ("POST", "/metrics", {"points": [{"name": "m", "timestamp": "-1e999", "value": 1}]}),
     ("POST", "/features", {"samples": [{"timestamp": 0, "values": {"\ud800": 1.0}}]}),
-    ("POST", "/results", {"results": [{"application": "a", "name": "n", "kind": 0, "status": 0, "value": 1,
-                                       "start_infer_time": 0, "end_infer_time": 1, "extra_data": _deep(400)}]}),
+    (
+        "POST",
+        "/results",
+        {
+            "results": [
+                {
+                    "application": "a",
+                    "name": "n",
+                    "kind": 0,
+                    "status": 0,
+                    "value": 1,
+                    "start_infer_time": 0,
+                    "end_infer_time": 1,
+                    "extra_data": _deep(400),
+                }
+            ]
+        },
+    ),
 ]
 
 
@@ -229,7 +340,9 @@ def test_write_api_refuses_what_it_could_not_store_or_read_back(
     key = {"X-V3io-Session-Key": secrets.all_write, "Content-Type": "application/json"}
     for method, suffix, body in WRITE_BODIES:
         raw = encode(body)
-        response = client.request(method, f"/api/v1/projects/alpha/model-endpoints/ep1{suffix}", content=raw, headers=key)
+        response = client.request(
+            method, f"/api/v1/projects/alpha/model-endpoints/ep1{suffix}", content=raw, headers=key
+        )
         check(response, {400, 422})
     # And nothing poisoned the project: its listing still answers.
     listing = client.get("/api/v1/projects/alpha/model-endpoints", headers=key)
@@ -257,6 +370,6 @@ def test_oversized_bodies_are_413_with_the_documented_limit(fuzz_client: tuple[T
             assert str(BODY_LIMIT) in response.json()["message"]
             assert time.perf_counter() - started < SLOW_SECONDS
     # Just below the limit is read (and refused for its shape, not its size).
-    fits = b"{\"targets\": [], \"pad\": \"" + b"x" * (BODY_LIMIT - 100) + b"\"}"
+    fits = b'{"targets": [], "pad": "' + b"x" * (BODY_LIMIT - 100) + b'"}'
     assert client.post(PREFIX + "/query", content=fits, headers=key).status_code == 200
     assert math.isfinite(len(fits))

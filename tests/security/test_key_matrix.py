@@ -73,7 +73,9 @@ def test_every_route_refuses_missing_malformed_and_revoked_keys(matrix: tuple[Te
             answers.append((f"{bad[:20]!r} in {form}", send(client, call, headers(bad, form))))
         for label, response in answers:
             if response.status_code != 401 or "message" not in response.json():
-                failures.append(f"{call.method} {call.template} with {label}: {response.status_code} {response.text[:120]}")
+                failures.append(
+                    f"{call.method} {call.template} with {label}: {response.status_code} {response.text[:120]}"
+                )
     assert not failures, "\n".join(failures)
 
 
@@ -89,12 +91,16 @@ def test_read_key_and_other_projects_key_are_forbidden(matrix: tuple[TestClient,
                 response = send(client, call, headers(key, form))
                 assert_no_beta(response, f"{call.method} {call.path} {call.json} {call.params}")
                 if response.status_code != 403:
-                    failures.append(f"alpha key on {call.method} {call.path}: {response.status_code} {response.text[:120]}")
+                    failures.append(
+                        f"alpha key on {call.method} {call.path}: {response.status_code} {response.text[:120]}"
+                    )
         if call.writes:
             for key in (secrets.alpha_read, secrets.all_read, secrets.beta_read):
                 response = send(client, call, headers(key, form))
                 if response.status_code != 403:
-                    failures.append(f"read key on {call.method} {call.path}: {response.status_code} {response.text[:120]}")
+                    failures.append(
+                        f"read key on {call.method} {call.path}: {response.status_code} {response.text[:120]}"
+                    )
     assert not failures, "\n".join(failures)
     # Nothing was planted or deleted in beta by the refused writes.
     ok = client.get("/api/v1/projects/beta/model-endpoints/ep9", headers=headers(secrets.all_read))
@@ -164,19 +170,53 @@ def test_targets_annotations_and_variables_of_another_project(matrix: tuple[Test
     simpod = {"project": "beta", "endpoint_id": "ep9", "metric": ["beta_only_metric"]}
     requests += [
         ("POST", "/query", {"targets": [{"target": "metrics", "payload": simpod}]}, {}, {403}),
-        ("POST", "/query", {"targets": [{"target": "metrics", "payload": {**simpod, "project": ["alpha", "beta"]}}]},
-         {}, {400, 403}),
+        (
+            "POST",
+            "/query",
+            {"targets": [{"target": "metrics", "payload": {**simpod, "project": ["alpha", "beta"]}}]},
+            {},
+            {400, 403},
+        ),
         ("POST", "/search", {"target": "list_endpoints", "payload": {"project": "beta"}}, {}, {403}),
-        ("POST", "/annotations", {"annotation": {"query": "project=beta"}, "range": {"from": 0, "to": 4e12}}, {}, {403}),
-        ("POST", "/annotations", {"annotation": {"query": "project=beta;endpoint_id=ep9;application=beta-only-app"},
-                                  "range": {"from": 0, "to": 4e12}}, {}, {403}),
-        ("POST", "/annotations", {"annotation": {"query": "project=alpha;endpoint_id=ep9"},
-                                  "range": {"from": 0, "to": 4e12}}, {}, {200, 404}),
+        (
+            "POST",
+            "/annotations",
+            {"annotation": {"query": "project=beta"}, "range": {"from": 0, "to": 4e12}},
+            {},
+            {403},
+        ),
+        (
+            "POST",
+            "/annotations",
+            {
+                "annotation": {"query": "project=beta;endpoint_id=ep9;application=beta-only-app"},
+                "range": {"from": 0, "to": 4e12},
+            },
+            {},
+            {403},
+        ),
+        (
+            "POST",
+            "/annotations",
+            {"annotation": {"query": "project=alpha;endpoint_id=ep9"}, "range": {"from": 0, "to": 4e12}},
+            {},
+            {200, 404},
+        ),
         ("POST", "/metric-payload-options", {"name": "endpoint_id", "payload": {"project": "beta"}}, {}, {403}),
-        ("POST", "/metric-payload-options", {"name": "metric", "payload": {"project": "beta", "endpoint_id": "ep9"}},
-         {}, {403}),
-        ("POST", "/metric-payload-options", {"name": "application", "payload": {"project": "beta", "endpoint_id": "ep9"}},
-         {}, {403}),
+        (
+            "POST",
+            "/metric-payload-options",
+            {"name": "metric", "payload": {"project": "beta", "endpoint_id": "ep9"}},
+            {},
+            {403},
+        ),
+        (
+            "POST",
+            "/metric-payload-options",
+            {"name": "application", "payload": {"project": "beta", "endpoint_id": "ep9"}},
+            {},
+            {403},
+        ),
     ]
     for index, (method, path, body, params, expected) in enumerate(requests):
         form = HEADER_FORMS[index % len(HEADER_FORMS)]
@@ -188,8 +228,9 @@ def test_targets_annotations_and_variables_of_another_project(matrix: tuple[Test
             failures.append(f"{sent}: {response.status_code} (expected {sorted(expected)}) {response.text[:160]}")
     assert not failures, "\n".join(failures)
     # The same requests with an all-projects key do reach beta: the refusals above are about the key.
-    answer = client.post(PREFIX + "/query", headers=headers(secrets.all_read),
-                         json={"targets": [{"target": BETA_TARGETS[0]}]})
+    answer = client.post(
+        PREFIX + "/query", headers=headers(secrets.all_read), json={"targets": [{"target": BETA_TARGETS[0]}]}
+    )
     assert answer.status_code == 200 and "secret-model" in answer.text
 
 
@@ -207,7 +248,12 @@ def test_listings_show_only_the_keys_projects(matrix: tuple[TestClient, Secrets]
         ("POST", "/tag-values", {"key": "function"}, {}),
         ("GET", "/rows", None, {"target": "target_endpoint=list_projects"}),
         ("POST", "/query", {"targets": [{"target": "target_endpoint=list_endpoints;project=alpha"}]}, {}),
-        ("POST", "/query", {"targets": [{"target": "target_endpoint=metrics;project=alpha;metric=latency_avg_5m"}]}, {}),
+        (
+            "POST",
+            "/query",
+            {"targets": [{"target": "target_endpoint=metrics;project=alpha;metric=latency_avg_5m"}]},
+            {},
+        ),
         ("POST", "/metrics", {}, {}),
     ]
     for method, path, body, params in listing:
@@ -217,8 +263,9 @@ def test_listings_show_only_the_keys_projects(matrix: tuple[TestClient, Secrets]
         assert_no_beta(response, f"{path} {body}")
     projects = client.post(PREFIX + "/search", json={"target": "target_endpoint=list_projects"}, headers=key).json()
     assert projects == ["alpha"]
-    every = client.post(PREFIX + "/search", json={"target": "target_endpoint=list_projects"},
-                        headers=headers(secrets.all_read)).json()
+    every = client.post(
+        PREFIX + "/search", json={"target": "target_endpoint=list_projects"}, headers=headers(secrets.all_read)
+    ).json()
     assert set(every) >= {"alpha", "beta"}
     # The Prometheus endpoint filters model metrics by the key's projects the same way.
     scraped = client.get("/metrics", headers=key)

@@ -66,8 +66,18 @@ class Capture(logging.Handler):
 @pytest.fixture
 def capture() -> Iterator[Capture]:
     handler = Capture()
-    names = ["", "grafana_proxy", "grafana_proxy.access", "uvicorn", "uvicorn.error", "uvicorn.access",
-             "sqlalchemy", "sqlalchemy.engine", "httpx", "fastapi"]
+    names = [
+        "",
+        "grafana_proxy",
+        "grafana_proxy.access",
+        "uvicorn",
+        "uvicorn.error",
+        "uvicorn.access",
+        "sqlalchemy",
+        "sqlalchemy.engine",
+        "httpx",
+        "fastapi",
+    ]
     loggers = [logging.getLogger(name) for name in names]
     saved = [(lg.level, lg.disabled) for lg in loggers]
     for lg in loggers:
@@ -89,8 +99,14 @@ def _boom(_ctx: QueryContext) -> list[str]:
 
 def test_in_process_run_logs_no_secret(stores: Stores, tmp_path: Path, capture: Capture) -> None:
     secrets: Secrets = seed_hostile(stores)
-    every = [secrets.all_read, secrets.all_write, secrets.alpha_read, secrets.alpha_write, secrets.beta_read,
-             secrets.revoked]
+    every = [
+        secrets.all_read,
+        secrets.all_write,
+        secrets.alpha_read,
+        secrets.alpha_write,
+        secrets.beta_read,
+        secrets.revoked,
+    ]
     app = create_app(Settings(data_dir=tmp_path, max_body_bytes=50_000), stores)
     app.state.registry.register(Target("explode", "raises", ("project",), search=_boom))
     calls = [
@@ -119,7 +135,9 @@ def test_in_process_run_logs_no_secret(stores: Stores, tmp_path: Path, capture: 
             # Keys in places they do not belong: the query string and the path.
             client.get(f"{PREFIX}/rows?target=target_endpoint%3Dlist_projects&key={secret}")
             # (an alpha-only key: refused before any SQL, whose DEBUG echo would show the project value)
-            client.get(f"/api/v1/projects/{secret}/model-endpoints", headers=key_headers(secrets.alpha_read, FORMS[index % 3]))
+            client.get(
+                f"/api/v1/projects/{secret}/model-endpoints", headers=key_headers(secrets.alpha_read, FORMS[index % 3])
+            )
     assert {200, 400, 401, 403, 404, 413, 422, 500} <= statuses, statuses
     text = "\n".join(capture.lines)
     assert "a target failed unexpectedly" in text  # the 500's stack trace was captured...
@@ -135,12 +153,17 @@ def _free_port() -> int:
 
 
 def test_served_process_logs_no_secret(tmp_path: Path) -> None:
-    env = {**os.environ, "GRAFANA_PROXY_DATA_DIR": str(tmp_path / "data"), "GRAFANA_PROXY_LOG_JSON": "true",
-           "GRAFANA_PROXY_LOG_LEVEL": "DEBUG"}
+    env = {
+        **os.environ,
+        "GRAFANA_PROXY_DATA_DIR": str(tmp_path / "data"),
+        "GRAFANA_PROXY_LOG_JSON": "true",
+        "GRAFANA_PROXY_LOG_LEVEL": "DEBUG",
+    }
     env.pop("GRAFANA_PROXY_DB_URL", None)
     cli = [sys.executable, "-m", "grafana_proxy.cli.main"]
-    created = subprocess.run([*cli, "keys", "create", "--project", "alpha"], env=env, capture_output=True,
-                             text=True, timeout=120, check=True)
+    created = subprocess.run(
+        [*cli, "keys", "create", "--project", "alpha"], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
     secret = created.stdout.strip().splitlines()[-1]
     assert secret.startswith("gp_")
     assert_clean(created.stderr, [secret])  # shown once on stdout, never on stderr
@@ -151,8 +174,9 @@ def test_served_process_logs_no_secret(tmp_path: Path) -> None:
     finally:
         close_stores(stores)
     port = _free_port()
-    server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):
@@ -168,14 +192,23 @@ def test_served_process_logs_no_secret(tmp_path: Path) -> None:
                 for form in FORMS:
                     headers = {**key_headers(key, form), "X-Request-Id": "req-" + form.lower()}
                     http.get(PREFIX, headers=headers)
-                    http.post(PREFIX + "/query", headers=headers,
-                              json={"targets": [{"target": "target_endpoint=list_endpoints;project=alpha"}]})
+                    http.post(
+                        PREFIX + "/query",
+                        headers=headers,
+                        json={"targets": [{"target": "target_endpoint=list_endpoints;project=alpha"}]},
+                    )
                     http.post(PREFIX + "/query", headers=headers, content=b"{broken")
-                    http.get(f"{PREFIX}/rows", headers=headers,
-                             params={"target": "target_endpoint=list_projects", "key": key})
+                    http.get(
+                        f"{PREFIX}/rows",
+                        headers=headers,
+                        params={"target": "target_endpoint=list_projects", "key": key},
+                    )
                     http.get("/metrics", headers=headers)
-            ok = http.post(PREFIX + "/search", headers={"X-V3io-Session-Key": secret},
-                           json={"target": "target_endpoint=list_projects"})
+            ok = http.post(
+                PREFIX + "/search",
+                headers={"X-V3io-Session-Key": secret},
+                json={"target": "target_endpoint=list_projects"},
+            )
             assert ok.json() == ["alpha"]
     finally:
         server.terminate()

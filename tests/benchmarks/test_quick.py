@@ -1,0 +1,38 @@
+"""Smoke test of the benchmark (issue 5 §1): the quick profile runs end to end and produces every row.
+Times are not asserted (team rule: speed claims live in benchmarks/, never in timed unit tests)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from benchmarks.run import main
+
+ROWS = ("S1", "Q1", "Q2", "Q3", "Q4", "I1", "G1", "D1", "M1")
+
+
+@pytest.mark.slow
+def test_quick_profile_produces_every_row(tmp_path: Path) -> None:
+    out = tmp_path / "quick.json"
+    # --no-install: CI must not apt-get; without Prometheus the comparison column says so.
+    assert main(["--quick", "--no-install", "--out", str(out), "--work-dir", str(tmp_path / "work")]) == 0
+    result = json.loads(out.read_text())
+    rows = {row["id"]: row for row in result["rows"]}
+    assert tuple(rows) == ROWS
+    for row in rows.values():
+        assert row["status"] == "measured" or row["status"].startswith("pending:"), row
+        if row["status"] == "measured":
+            assert row["ours"] is not None, row
+    prometheus_installed = shutil.which("prometheus") is not None
+    for query in ("Q1", "Q2", "Q3"):
+        row = rows[query]
+        assert row["details"]["ours_points"] > 0, row  # our server answered with data
+        if prometheus_installed:
+            assert row["theirs"] is not None and row["details"]["prometheus_points"] > 0, row
+        else:
+            assert row["theirs"] is None and row["theirs_label"] == "not installed", row
+    assert rows["Q4"]["details"]["rows_ours"] == rows["Q4"]["details"]["rows_bare"] > 0
+    assert set(result["machine"]) >= {"cpu_model", "cores", "ram_gib", "python", "sqlite", "prometheus"}
