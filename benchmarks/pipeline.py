@@ -4,6 +4,7 @@ instead of failing the run, and the measurement is ready for when it lands."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import sys
 import threading
@@ -22,6 +23,7 @@ from benchmarks.timing import Timing
 
 CLI = [sys.executable, "-c", "from grafana_proxy.cli.main import app; app()"]
 INGEST_PROJECT = "ingest-bench"
+JSON_HEADERS = {"content-type": "application/json"}
 
 
 def _event_batches(total: int, batch: int, start_ms: int) -> list[bytes]:
@@ -103,8 +105,8 @@ def _no_such_command(child: Child) -> bool:
 
 
 def measure_gateway(data_dir: Path, log_dir: Path, rate: float, seconds: float) -> Row:
-    """Open loop at ``rate`` requests/s on each path: every tick sends one request straight to the
-    model service and one through the gateway (alternating which goes first)."""
+    """Open loop at ``rate`` requests/s on each path: every tick starts one request straight to the model
+    service and one through the gateway, concurrently, so both see the same moment of the machine."""
     row = Row("G1", f"gateway overhead at {rate:g} req/s (median added)", "ms", "<= 1 ms added at the median")
     model_port, gateway_port = free_port(), free_port()
     model = _cli_child("demo-model", ["demo-model", "--port", str(model_port)], log_dir, data_dir)
@@ -139,38 +141,62 @@ def measure_gateway(data_dir: Path, log_dir: Path, rate: float, seconds: float) 
 
 def _gateway_load(row: Row, model_port: int, gateway_port: int, rate: float, seconds: float) -> Row:
     path, body = "/v2/models/demo/infer", orjson.dumps({"inputs": [[5.1, 3.5, 1.4, 0.2]]})
-    clients = [httpx.Client(base_url=f"http://127.0.0.1:{p}", timeout=10) for p in (model_port, gateway_port)]
-    try:
-        for client in clients:
-            answer = client.post(path, content=body, headers={"content-type": "application/json"})
+    with httpx.Client(timeout=10) as probe:
+        for port in (model_port, gateway_port):
+            answer = probe.post(f"http://127.0.0.1:{port}{path}", content=body, headers=JSON_HEADERS)
             if answer.status_code >= 300:
                 return pending(row, f"demo model refused POST {path} (HTTP {answer.status_code})")
-        samples: list[list[float]] = [[], []]
-        ticks = int(rate * seconds)
-        began = time.perf_counter()
-        for tick in range(ticks):
-            delay = began + tick / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            for side in (0, 1) if tick % 2 == 0 else (1, 0):
-                sent = time.perf_counter()
-                clients[side].post(path, content=body, headers={"content-type": "application/json"})
-                samples[side].append((time.perf_counter() - sent) * 1000)
-        achieved = ticks / (time.perf_counter() - began)
-    finally:
-        for client in clients:
-            client.close()
+    samples, achieved = asyncio.run(_open_loop(model_port, gateway_port, path, body, rate, seconds))
     direct, through = Timing(tuple(samples[0])), Timing(tuple(samples[1]))
     row.ours = through.median - direct.median
-    row.theirs, row.theirs_label = direct.median, "direct call, median"
+    # The comparison is the direct call's own latency; a ratio of "added" to it would mean nothing.
+    row.theirs_label = f"direct call: median {direct.median:.2f} ms, p99 {direct.p99:.1f} ms"
     row.details = {
         "direct": direct.summary(),
         "gateway": through.summary(),
         "p99_added_ms": round(through.p99 - direct.p99, 3),
-        "achieved_rate": round(achieved, 1),
+        "achieved_rate_per_path": round(achieved, 1),
+        "request": f"POST {path} (MLRun V2 body, one row of 4 features)",
     }
     row.met = row.ours <= 1.0
     return row
+
+
+async def _open_loop(
+    model_port: int, gateway_port: int, path: str, body: bytes, rate: float, seconds: float
+) -> tuple[list[list[float]], float]:
+    """Open loop at ``rate`` requests/s: a request starts every 1/rate s whether or not earlier ones have
+    answered (a closed loop would slow down with the server and hide queueing). The two paths take
+    turns in 1-second phases (direct, gateway, direct, ...) so the model service sees ``rate`` either
+    way, and a slow moment of the machine is shared by both. Keep-alive connection pools."""
+    samples: list[list[float]] = [[], []]
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    started = 0
+    sending = 0.0
+    async with (
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{model_port}", limits=limits, timeout=10) as direct,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_port}", limits=limits, timeout=10) as gateway,
+    ):
+        clients = (direct, gateway)
+
+        async def one(side: int) -> None:
+            sent = time.perf_counter()
+            await clients[side].post(path, content=body, headers=JSON_HEADERS)
+            samples[side].append((time.perf_counter() - sent) * 1000)
+
+        per_phase = max(1, int(rate))
+        for phase in range(2 * max(1, round(seconds))):
+            tasks = []
+            began = time.perf_counter()
+            for tick in range(per_phase):
+                delay = began + tick / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(phase % 2)))
+            sending += time.perf_counter() - began
+            started += per_phase
+            await asyncio.gather(*tasks)
+    return samples, started / sending if sending > 0 else 0.0
 
 
 def measure_drift(features: int, rows: int, runs: int) -> Row:

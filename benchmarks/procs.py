@@ -55,6 +55,7 @@ class Child:
 
 
 def start(name: str, argv: Sequence[str], log_dir: Path, env: Mapping[str, str] | None = None) -> Child:
+    log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     log = log_path.open("wb")
     merged = {**os.environ, **(env or {})}

@@ -51,7 +51,7 @@ def _number(value: float | None, unit: str) -> str:
     if value is None or math.isnan(value):
         return "-"
     if unit == "events/s":
-        return f"{value:,.0f}"
+        return f"{value:,.0f} events/s"
     if abs(value) >= 100:
         return f"{value:,.0f} {unit}"
     return f"{value:.3g} {unit}"
@@ -75,3 +75,32 @@ def render(rows: list[Row], console: Console, title: str) -> None:
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+
+
+def _md_value(value: float | None, unit: str, status: str) -> str:
+    if not status.startswith("measured"):
+        return status
+    return _number(value, unit)
+
+
+def markdown_table(payload: dict[str, Any]) -> str:
+    """The table of a results file as Markdown (for RESULTS.md): ``python -m benchmarks.report FILE``."""
+    lines = [
+        "| | what | ours | comparison | ratio | goal | met? |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in payload["rows"]:
+        theirs = _number(row["theirs"], row["unit"]) if row["theirs"] is not None else "-"
+        if row["theirs_label"]:
+            theirs = f"{theirs} ({row['theirs_label']})" if row["theirs"] is not None else row["theirs_label"]
+        ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else "-"
+        met = {True: "yes", False: "**no**", None: "-"}[row["met"]]
+        ours = _md_value(row["ours"], row["unit"], row["status"])
+        lines.append(f"| {row['id']} | {row['title']} | {ours} | {theirs} | {ratio} | {row['goal']} | {met} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(markdown_table(orjson.loads(Path(sys.argv[1]).read_bytes())))  # noqa: T201

@@ -112,11 +112,15 @@ def seed_wide(data: SeededData, endpoints: int, templates: int = 100) -> SeededD
             template = records[index % len(records)]
             uid = hashlib.sha1(f"{template.uid}-{index}".encode()).hexdigest()
             copies.append(replace(template, uid=uid, name=f"{template.name}-{index:05d}").to_dict())
-        # One multi-row INSERT on the store's own table and engine (the store has no bulk upsert, and one
-        # transaction per record costs ~20 ms here); same columns and JSON encoding as the store writes.
+        # Multi-row INSERTs on the store's own tables and engine (the store has no bulk upsert, and one
+        # transaction per record costs ~20 ms here). Each table takes the fields it has a column for:
+        # the narrow record in ``endpoints``, the JSON documents (if split off) in ``endpoint_documents``.
+        tables = [t for t in (schema.endpoints, getattr(schema, "endpoint_documents", None)) if t is not None]
         if copies:
             with engine_of(stores).begin() as conn:
-                conn.execute(insert(schema.endpoints), copies)
+                for table in tables:
+                    names = set(table.c.keys())
+                    conn.execute(insert(table), [{k: v for k, v in c.items() if k in names} for c in copies])
         return replace(data, wide_endpoints=endpoints, wide_seconds=time.perf_counter() - began)
     finally:
         close_stores(stores)

@@ -38,28 +38,51 @@ class Keys:
 
 def seed_small(stores: Stores) -> None:
     """Two projects; alpha has two endpoints (one a router) with a day of 1-min metrics."""
-    stores.endpoints.upsert("alpha", "ep1", {
-        "name": "churn", "function_uri": "alpha/serving:latest", "model": "churn:1", "model_class": "XGB",
-        "feature_names": ["f1", "f2"], "labels": {"team": "a"}, "error_count": 3, "drift_status": 2,
-        "first_request": T0 - 24 * HOUR, "last_request": T0, "predictions_per_second": 2.5,
-        "latency_avg_1h": 1200.0,
-        "feature_stats": {"f1": {"min": 0.0, "mean": 1.0, "max": 2.0}, "f2": {"min": 5.0, "mean": 6.0, "max": 7.0}},
-        "current_stats": {"f1": {"min": 0.5, "mean": 1.5, "max": 2.5}},
-        "drift_measures": {"f1": {"tvd": 0.2, "hellinger": 0.3, "kld": 0.4}, "tvd_sum": 0.2, "tvd_mean": 0.2,
-                           "hellinger_sum": 0.3, "hellinger_mean": 0.3, "kld_sum": 0.4, "kld_mean": 0.4},
-    })
+    stores.endpoints.upsert(
+        "alpha",
+        "ep1",
+        {
+            "name": "churn",
+            "function_uri": "alpha/serving:latest",
+            "model": "churn:1",
+            "model_class": "XGB",
+            "feature_names": ["f1", "f2"],
+            "labels": {"team": "a"},
+            "error_count": 3,
+            "drift_status": 2,
+            "first_request": T0 - 24 * HOUR,
+            "last_request": T0,
+            "predictions_per_second": 2.5,
+            "latency_avg_1h": 1200.0,
+            "feature_stats": {"f1": {"min": 0.0, "mean": 1.0, "max": 2.0}, "f2": {"min": 5.0, "mean": 6.0, "max": 7.0}},
+            "current_stats": {"f1": {"min": 0.5, "mean": 1.5, "max": 2.5}},
+            "drift_measures": {
+                "f1": {"tvd": 0.2, "hellinger": 0.3, "kld": 0.4},
+                "tvd_sum": 0.2,
+                "tvd_mean": 0.2,
+                "hellinger_sum": 0.3,
+                "hellinger_mean": 0.3,
+                "kld_sum": 0.4,
+                "kld_mean": 0.4,
+            },
+        },
+    )
     stores.endpoints.upsert("alpha", "router1", {"name": "router", "endpoint_type": 2, "error_count": 1})
     stores.endpoints.upsert("beta", "ep9", {"name": "secret-model", "model": "secret:1"})
     minutes = range(24 * 60)
     points = [Point("latency_avg_5m", T0 - 24 * HOUR + m * 60_000, 1000.0 + m) for m in minutes]
     points += [Point("predictions_per_second", T0 - 24 * HOUR + m * 60_000, 2.0) for m in minutes]
     stores.series.write("alpha", "ep1", SeriesKind.metric, points)
-    stores.series.write("alpha", "ep1", SeriesKind.feature,
-                        [Point("f1", T0 - HOUR + m * 60_000, float(m % 7)) for m in range(60)])
-    stores.results.write("alpha", [
-        AppResult("ep1", "histogram-data-drift", "general_drift", 0, 2, 0.8, T0 - 20 * 60_000, T0 - 10 * 60_000),
-        AppResult("ep1", "histogram-data-drift", "general_drift", 0, 0, 0.1, T0 - 30 * 60_000, T0 - 20 * 60_000),
-    ])
+    stores.series.write(
+        "alpha", "ep1", SeriesKind.feature, [Point("f1", T0 - HOUR + m * 60_000, float(m % 7)) for m in range(60)]
+    )
+    stores.results.write(
+        "alpha",
+        [
+            AppResult("ep1", "histogram-data-drift", "general_drift", 0, 2, 0.8, T0 - 20 * 60_000, T0 - 10 * 60_000),
+            AppResult("ep1", "histogram-data-drift", "general_drift", 0, 0, 0.1, T0 - 30 * 60_000, T0 - 20 * 60_000),
+        ],
+    )
 
 
 def make_keys(stores: Stores) -> Keys:

@@ -21,8 +21,9 @@ def test_bootstrap_key_is_registered_hashed_and_idempotent(tmp_path: Path, store
     for _ in range(2):  # a restart adopts the same key again without error
         with TestClient(create_app(settings, stores)) as client:
             assert client.get(PREFIX, headers={"X-V3io-Session-Key": BOOTSTRAP}).status_code == 200
-            denied = client.put("/api/v1/projects/p/model-endpoints/e", json={},
-                                headers={"X-V3io-Session-Key": BOOTSTRAP})
+            denied = client.put(
+                "/api/v1/projects/p/model-endpoints/e", json={}, headers={"X-V3io-Session-Key": BOOTSTRAP}
+            )
             assert denied.status_code == 403  # a read key
     [key] = [k for k in stores.keys.all() if k.key_id == "0123abcd"]
     assert key.projects is None and key.scope == "read"

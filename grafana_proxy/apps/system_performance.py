@@ -1,7 +1,9 @@
 """``system-performance``: latency and error rate of a window against thresholds.
 
-Metrics: ``latency_mean_us``, ``latency_p50_us``, ``latency_p95_us``, ``latency_p99_us``, ``error_rate``
-(share of events with an error), ``request_count``. Results (kind system_performance):
+Metrics: ``latency_mean_us``, ``latency_p50_us``, ``latency_p95_us``, ``latency_p99_us``,
+``window_error_rate`` (share of the window's events with an error; not ``error_rate``, which is the stream
+windows' 5-minute series and would collide with it at every window end), ``request_count``.
+Results (kind system_performance):
 ``latency_p95`` (value in µs) and ``error_rate``, each potential/detected past its two thresholds.
 
 Parameters (endpoint label > project > global): ``latency_potential_us`` (500,000 = 0.5 s),
@@ -68,7 +70,7 @@ class SystemPerformance(MonitoringApplication):
             errors = events["error"].notna() & (events["error"].astype(str) != "") if "error" in events else None
             rate = float(errors.mean()) if errors is not None else 0.0
             out += [
-                MetricValue("error_rate", rate),
+                MetricValue("window_error_rate", rate),
                 ResultValue(
                     "error_rate",
                     rate,

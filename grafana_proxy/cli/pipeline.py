@@ -28,7 +28,7 @@ def gateway(
     ],
     project: Annotated[str, typer.Option("--project", help="Project the calls are recorded under.")],
     port: Annotated[int, typer.Option(help="Port the gateway listens on.")] = 8081,
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: GRAFANA_PROXY_HOST).")] = None,
     table: Annotated[
         str | None, typer.Option("--table", envvar="TABLE_NAME", help="Also write one row per call to this table.")
     ] = None,
@@ -44,6 +44,7 @@ def gateway(
     from grafana_proxy.ingest.pipeline import SpoolLocked
 
     settings = load_settings()
+    host = host or settings.host
     err.print(f"gateway on http://{host}:{port} -> {service_url} (project {project})")
     try:
         run_gateway(settings, service_url, project, host, port, table, db_url, function, model)
@@ -53,13 +54,14 @@ def gateway(
 
 def demo_model(
     port: Annotated[int, typer.Option(help="Port of the demo model service.")] = 8090,
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: GRAFANA_PROXY_HOST).")] = None,
 ) -> None:
     """Serve a small logistic classifier (MLRun V2 and KServe V1 routes) to put behind the gateway."""
     import uvicorn
 
     from grafana_proxy.demo_model import create_demo_model_app
 
+    host = host or load_settings().host
     err.print(f"demo model on http://{host}:{port}/v2/models/classifier/infer")
     uvicorn.run(create_demo_model_app(), host=host, port=port, log_level="warning")
 
@@ -73,12 +75,15 @@ def traffic(
     ] = None,
     model: Annotated[str, typer.Option(help="Model name in the infer path.")] = "classifier",
     allow_remote: Annotated[bool, typer.Option(help="Allow a non-loopback URL.")] = False,
+    error_share: Annotated[
+        float, typer.Option("--error-share", help="Share of calls sent malformed (the model answers 400).")
+    ] = 0.0,
 ) -> None:
     """Send demo inference traffic (bounded by --duration)."""
     from grafana_proxy.traffic import run_traffic
 
     try:
-        report = run_traffic(url, rate, duration, drift_after, model, allow_remote)
+        report = run_traffic(url, rate, duration, drift_after, model, allow_remote, error_share=error_share)
     except ValueError as exc:
         raise fail(str(exc)) from None
     out.print(

@@ -1,5 +1,9 @@
 """Stream windows: MLRun's live stats per endpoint, computed from event timestamps.
 
+Per period end: predictions_count_5m/_1h, predictions_per_second, latency_avg_5m/_1h, error_count (failed
+requests within the period) and error_rate (failed / all requests over the 5 minutes; requests, not rows, so
+a failed batch call counts once).
+
 Events are counted into period-sized buckets keyed by *event* time. A point for period end ``T`` covers the
 buckets in ``[T - window, T)`` and is written once ``T`` is older than the allowed lateness, so late and
 out-of-order events land in the window they belong to. An event later than that still counts toward every
@@ -21,10 +25,11 @@ WINDOW_1H = 3_600_000
 
 @dataclass
 class Bucket:
-    count: int = 0
+    count: int = 0  # predictions (rows)
     latency_sum: float = 0.0
     latency_n: int = 0
-    errors: int = 0
+    errors: int = 0  # failed requests
+    requests: int = 0  # events, the denominator of error_rate
 
 
 @dataclass
@@ -38,7 +43,9 @@ class EndpointWindows:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "buckets": {str(k): [b.count, b.latency_sum, b.latency_n, b.errors] for k, b in self.buckets.items()},
+            "buckets": {
+                str(k): [b.count, b.latency_sum, b.latency_n, b.errors, b.requests] for k, b in self.buckets.items()
+            },
             "emitted_until": self.emitted_until,
             "error_count": self.error_count,
             "first_request": self.first_request,
@@ -48,7 +55,11 @@ class EndpointWindows:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EndpointWindows:
-        buckets = {int(k): Bucket(int(v[0]), float(v[1]), int(v[2]), int(v[3])) for k, v in data["buckets"].items()}
+        # Snapshots from before error_rate had no request count: one request per prediction then.
+        buckets = {
+            int(k): Bucket(int(v[0]), float(v[1]), int(v[2]), int(v[3]), int(v[4] if len(v) > 4 else v[0]))
+            for k, v in data["buckets"].items()
+        }
         return cls(
             buckets=buckets,
             emitted_until=data["emitted_until"],
@@ -68,6 +79,7 @@ class LiveStats:
     predictions_per_second: float
     latency_avg_5m: float | None
     latency_avg_1h: float | None
+    error_rate: float | None  # failed / all requests over the 5-minute window
 
 
 class Windows:
@@ -102,6 +114,7 @@ class Windows:
         bucket = ep.buckets.setdefault(start, Bucket())
         bucket.count += rows
         bucket.errors += int(error)
+        bucket.requests += 1
         if latency is not None:
             bucket.latency_sum += latency * rows
             bucket.latency_n += rows
@@ -122,18 +135,18 @@ class Windows:
         if not ep.buckets:
             return [], None
         starts = sorted(ep.buckets)
-        cum = [(0, 0.0, 0, 0)]
+        cum = [(0, 0.0, 0, 0, 0)]
         for s in starts:
-            b, (c, ls, ln, e) = ep.buckets[s], cum[-1]
-            cum.append((c + b.count, ls + b.latency_sum, ln + b.latency_n, e + b.errors))
+            b, (c, ls, ln, e, r) = ep.buckets[s], cum[-1]
+            cum.append((c + b.count, ls + b.latency_sum, ln + b.latency_n, e + b.errors, r + b.requests))
 
-        def window(end: int, span: int) -> tuple[int, float, int, int]:
+        def window(end: int, span: int) -> tuple[int, float, int, int, int]:
             lo, hi = (
                 bisect.bisect_left(starts, end - span),
                 bisect.bisect_left(starts, end),
             )
             a, z = cum[lo], cum[hi]
-            return z[0] - a[0], z[1] - a[1], z[2] - a[2], z[3] - a[3]
+            return z[0] - a[0], z[1] - a[1], z[2] - a[2], z[3] - a[3], z[4] - a[4]
 
         period = self.period_ms
         t = starts[0] + period if ep.emitted_until is None else ep.emitted_until + period
@@ -141,7 +154,7 @@ class Windows:
         points: list[Point] = []
         live: LiveStats | None = None
         while t <= last:
-            c1h, lsum1h, ln1h, _ = window(t, WINDOW_1H)
+            c1h, lsum1h, ln1h, _, _ = window(t, WINDOW_1H)
             if c1h == 0 and window(t - period, WINDOW_1H)[0] == 0:
                 # Nothing within the hour before t (and the zeros were written already): jump to the next
                 # bucket instead of writing zeros through every silent period.
@@ -150,14 +163,15 @@ class Windows:
                     break
                 t = starts[nxt] + period
                 continue
-            c5, lsum5, ln5, _ = window(t, WINDOW_5M)
-            _, _, _, errors = window(t, period)
+            c5, lsum5, ln5, errors5, requests5 = window(t, WINDOW_5M)
+            errors = window(t, period)[3]
             live = LiveStats(
                 predictions_count_5m=float(c5),
                 predictions_count_1h=float(c1h),
                 predictions_per_second=c5 / 300.0,
                 latency_avg_5m=lsum5 / ln5 if ln5 else None,
                 latency_avg_1h=lsum1h / ln1h if ln1h else None,
+                error_rate=errors5 / requests5 if requests5 else None,
             )
             points.extend(
                 Point(name, t, value)
@@ -168,6 +182,7 @@ class Windows:
                     ("latency_avg_5m", live.latency_avg_5m),
                     ("latency_avg_1h", live.latency_avg_1h),
                     ("error_count", float(errors)),
+                    ("error_rate", live.error_rate),
                 )
                 if value is not None
             )

@@ -64,9 +64,7 @@ def _context(scope: RequestScope, params: dict[str, str], time_range: TimeRange 
     sources = [*scope.range_sources, ("target", params), ("query", scope.extra_params)]
     time_range = time_range or resolve_range(*sources)
     default_points = scope.max_data_points or scope.settings.default_max_data_points
-    step, points = resolve_step(
-        time_range, scope.interval_ms, default_points, scope.settings.max_points_per_series
-    )
+    step, points = resolve_step(time_range, scope.interval_ms, default_points, scope.settings.max_points_per_series)
     return QueryContext(
         params=params,
         time_range=time_range,

@@ -52,8 +52,11 @@ def annotation_json(annotation: Annotation, echo: Mapping[str, Any]) -> dict[str
 
 # --- ad hoc filters -------------------------------------------------------------------------------
 
-_ALIASES = {"endpoint_id": ("endpoint_id", "uid"), "model": ("endpoint_model", "model"),
-            "function": ("endpoint_function", "function")}
+_ALIASES = {
+    "endpoint_id": ("endpoint_id", "uid"),
+    "model": ("endpoint_model", "model"),
+    "function": ("endpoint_function", "function"),
+}
 
 
 def _matches(cell: Cell, operator: str, wanted: str) -> bool:

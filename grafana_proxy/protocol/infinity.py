@@ -73,7 +73,7 @@ async def _rows(request: Request, scope: RequestScope, body: QueryRequest) -> Re
     if query_target:
         targets.insert(0, ("A", query_target, None))
     if not targets:
-        raise TargetError("no target: pass ?target=target_endpoint=... or a body {\"target\": ...}")
+        raise TargetError('no target: pass ?target=target_endpoint=... or a body {"target": ...}')
     scoped = _scope_from(scope, request, body)
     return json_response(await run_in_threadpool(rows_for, scoped, targets))
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grafana_proxy.model import EndpointType
-from grafana_proxy.seeding.histograms import FloatArray
+from grafana_proxy.monitoring.binning import FloatArray
 
 Sampler = Callable[[np.random.Generator, int], FloatArray]
 

@@ -25,15 +25,16 @@ class DemoInfo:
     key_id: str
     projects: list[str]
     seeded: list[SeedReport]
+    live_project: str | None = None  # the project the live pipeline records into, if any
 
     @property
     def curl(self) -> str:
-        """A command that lists the endpoints of the first project (or the projects, if none)."""
-        if self.projects:
+        """A command that lists the endpoints of the live project, else of the first project (or the
+        projects, if none)."""
+        project = self.live_project or (self.projects[0] if self.projects else None)
+        if project:
             path = "/query"
-            body: dict[str, object] = {
-                "targets": [{"target": f"target_endpoint=list_endpoints;project={self.projects[0]}"}]
-            }
+            body: dict[str, object] = {"targets": [{"target": f"target_endpoint=list_endpoints;project={project}"}]}
         else:
             path, body = "/search", {"target": "target_endpoint=list_projects"}
         return (

@@ -1,6 +1,8 @@
 """Incoming feature values of one endpoint: reference (training) statistics, the sampled series with
 a mean shift that starts part-way for drifting endpoints, and the drift of every 10-minute window
-against the reference, as the ``histogram-data-drift`` application would compute it."""
+against the reference, as the ``histogram-data-drift`` application would compute it: the stats and
+distances are the monitoring package's own (``monitoring.stats``, ``monitoring.distances``,
+``monitoring.drift``), so seeded records look exactly like the pipeline's."""
 
 from __future__ import annotations
 
@@ -8,18 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from grafana_proxy.monitoring.binning import FloatArray, padded_bins
+from grafana_proxy.monitoring.distances import DISTANCES
+from grafana_proxy.monitoring.drift import analyze
+from grafana_proxy.monitoring.stats import describe_numeric
 from grafana_proxy.seeding.catalog import EndpointPlan, Sampler
-from grafana_proxy.seeding.histograms import (
-    FloatArray,
-    describe,
-    drift_measures,
-    hellinger,
-    kld,
-    padded_edges,
-    reference_probabilities,
-    tvd,
-)
 
 TRAINING_ROWS = 5_000
 # A large sample of the live distribution stands in for its CDF, so bin probabilities of a shifted
@@ -61,7 +58,7 @@ def references(plan: EndpointPlan, rng: np.random.Generator) -> list[Reference]:
     out = []
     for name, sampler in plan.features:
         training = sampler(rng, TRAINING_ROWS)
-        out.append(Reference(name, sampler, describe(training), np.sort(sampler(rng, CDF_SAMPLE))))
+        out.append(Reference(name, sampler, describe_numeric(training), np.sort(sampler(rng, CDF_SAMPLE))))
     return out
 
 
@@ -86,12 +83,19 @@ def feature_arrays(
 
 def _window_probabilities(ref: Reference, shifts: FloatArray) -> FloatArray:
     """P(value + shift falls in each padded reference bin), one row per window."""
-    edges = padded_edges(np.asarray(ref.stats["hist"][1], dtype=np.float64))
+    edges = np.asarray(padded_bins(ref.stats["hist"][1]).json_edges(), dtype=np.float64)
     moved = edges[None, :] - shifts[:, None]
     cdf = np.searchsorted(ref.live_sorted, moved.ravel()).reshape(moved.shape) / ref.live_sorted.size
     cdf[:, 0], cdf[:, -1] = 0.0, 1.0  # the padding bins reach to +-infinity
     probs: FloatArray = np.diff(cdf, axis=1)
     return probs
+
+
+def _expected(ref: Reference) -> FloatArray:
+    """The reference histogram on the padded bins, as probabilities (counts / count)."""
+    counts = np.asarray(ref.stats["hist"][0], dtype=np.float64)
+    out: FloatArray = np.concatenate(([0.0], counts, [0.0])) / max(float(ref.stats["count"]), 1.0)
+    return out
 
 
 def window_drift(
@@ -104,32 +108,33 @@ def window_drift(
     rng: np.random.Generator,
 ) -> WindowDrift:
     """Per-window drift metrics; every window's histogram holds all its predictions, drawn at once
-    from a multinomial. The last window is sampled value by value so the record's current_stats,
-    drift_measures and the last result agree exactly."""
+    from a multinomial. The last window is sampled value by value and analysed by the monitoring
+    package's ``analyze``, so the record's current_stats, drift_measures and the last result agree
+    exactly with what the ``histogram-data-drift`` application writes."""
     n = window_mid_ms.size
-    sums = {m: np.zeros(n) for m in ("tvd", "hellinger", "kld")}
+    sums = {m: np.zeros(n) for m in DISTANCES}
     events = np.maximum(window_counts, 1.0).astype(np.int64)
-    current: dict[str, Any] = {}
-    per_feature: dict[str, dict[str, float]] = {}
+    last_values: dict[str, FloatArray] = {}
     for ref in refs:
         shifts = shift(plan, ref, window_mid_ms, range_start_ms, span_ms)
         probs = _window_probabilities(ref, shifts)
         counts = rng.multinomial(events, probs / probs.sum(axis=1, keepdims=True)).astype(np.float64)
-        last_values = ref.sampler(rng, int(min(events[-1], CURRENT_STATS_MAX_ROWS))) + shifts[-1]
-        edges = np.asarray(ref.stats["hist"][1], dtype=np.float64)
-        current[ref.name] = describe(last_values, edges)
-        counts[-1] = np.histogram(last_values, bins=padded_edges(edges))[0]
+        last_values[ref.name] = ref.sampler(rng, int(min(events[-1], CURRENT_STATS_MAX_ROWS))) + shifts[-1]
         actual = counts / counts.sum(axis=1, keepdims=True)
-        expected = reference_probabilities(ref.stats)[None, :]
-        values = {"tvd": tvd(expected, actual), "hellinger": hellinger(expected, actual), "kld": kld(expected, actual)}
-        for metric, series in values.items():
-            sums[metric] += series
-        per_feature[ref.name] = {metric: float(series[-1]) for metric, series in values.items()}
+        expected = _expected(ref)[None, :]
+        for metric, distance in DISTANCES.items():
+            sums[metric] += distance(actual, expected)
     k = max(len(refs), 1)
+    means = {metric: total / k for metric, total in sums.items()}
+    if not refs:
+        return WindowDrift(tvd_mean=means["tvd"], hellinger_mean=means["hellinger"], kld_mean=means["kld"])
+    report = analyze(pd.DataFrame(last_values), {ref.name: ref.stats for ref in refs})
+    for metric in DISTANCES:
+        means[metric][-1] = report.aggregates[f"{metric}_mean"] or 0.0
     return WindowDrift(
-        tvd_mean=sums["tvd"] / k,
-        hellinger_mean=sums["hellinger"] / k,
-        kld_mean=sums["kld"] / k,
-        current_stats=current,
-        drift_measures=drift_measures(per_feature) if refs else {},
+        tvd_mean=means["tvd"],
+        hellinger_mean=means["hellinger"],
+        kld_mean=means["kld"],
+        current_stats=report.current_stats,
+        drift_measures=report.drift_measures(),
     )

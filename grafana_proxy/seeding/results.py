@@ -1,6 +1,7 @@
 """Monitoring-application results of the synthetic endpoints, one per 10-minute window: the
-``histogram-data-drift`` verdict (general_drift, data drift) and a ``system-performance`` latency
-verdict (system performance)."""
+``histogram-data-drift`` verdict (general_drift, data drift), a ``system-performance`` latency verdict
+(system performance) and the ``model-performance`` verdict (accuracy of classifiers, MAE of regressors,
+model performance), named and classified as the built-in applications do."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import numpy as np
 import numpy.typing as npt
 
 from grafana_proxy.model import AppResult, ResultKind, ResultStatus
+from grafana_proxy.monitoring.binning import FloatArray
+from grafana_proxy.monitoring.drift import DriftThresholds
 from grafana_proxy.seeding.features import WindowDrift
-from grafana_proxy.seeding.histograms import FloatArray, general_drift_status
 
 IntArray = npt.NDArray[np.int64]
 
@@ -24,6 +26,25 @@ PERF_RESULT = "latency"
 # Window latency / the endpoint's typical latency at which the performance app raises its status.
 LATENCY_POTENTIAL_RATIO = 1.6
 LATENCY_DETECTED_RATIO = 2.5
+MODEL_APP = "model-performance"
+# The model-performance app's defaults: ground truth is joined an hour after a window ends, accuracy
+# below 0.8 is a potential problem, below 0.6 a detected one.
+GROUND_TRUTH_DELAY_MS = 3_600_000
+ACCURACY_POTENTIAL = 0.8
+ACCURACY_DETECTED = 0.6
+# Drifted inputs cost accuracy: this much per unit of general drift above 0.1.
+ACCURACY_PER_DRIFT = 0.3
+THRESHOLDS = DriftThresholds()
+
+
+def general_drift_status(value: float) -> int:
+    """The histogram-data-drift app's verdict with the default thresholds (potential 0.5, detected 0.7)."""
+    return int(THRESHOLDS.classify(value))
+
+
+def accuracy_after_drift(base: float, general_drift: FloatArray | float) -> FloatArray:
+    out: FloatArray = np.clip(base - ACCURACY_PER_DRIFT * np.maximum(np.asarray(general_drift) - 0.1, 0.0), 0.0, 1.0)
+    return out
 
 
 @dataclass
@@ -109,6 +130,50 @@ def latency_results(uid: str, win: Windows, counts: FloatArray, latency_us: Floa
                 start_infer_time=int(win.starts[i]),
                 end_infer_time=int(win.ends[i]),
                 extra_data={"baseline_us": baseline, "ratio": ratio},
+            )
+        )
+    return out
+
+
+def performance_results(
+    uid: str,
+    win: Windows,
+    has_data: npt.NDArray[np.bool_],
+    base_accuracy: float,
+    general_drift: FloatArray | None,
+    classifier: bool,
+    rng: np.random.Generator,
+) -> list[AppResult]:
+    """One result per window whose ground truth is due (the last hour has none yet): accuracy with
+    labelling noise for classifiers, MAE growing with drift for regressors (status irrelevant, as the
+    app reports without thresholds)."""
+    due = has_data & (win.ends <= int(win.ends[-1]) - GROUND_TRUTH_DELAY_MS)
+    drift = general_drift if general_drift is not None else np.zeros(win.starts.size)
+    accuracy = np.clip(accuracy_after_drift(base_accuracy, drift) + rng.normal(0.0, 0.01, drift.size), 0.0, 1.0)
+    out = []
+    for i in np.flatnonzero(due):
+        if classifier:
+            value = round(float(accuracy[i]), 4)
+            status = ResultStatus.no_detection
+            if value < ACCURACY_DETECTED:
+                status = ResultStatus.detected
+            elif value < ACCURACY_POTENTIAL:
+                status = ResultStatus.potential_detection
+            name, extra = "accuracy", {"accuracy": value, "task": "classification"}
+        else:
+            value = round(float(1.0 - accuracy[i]) * 10.0, 4)  # in the target's units; only the trend matters
+            status, name, extra = ResultStatus.irrelevant, "mae", {"mae": value, "task": "regression"}
+        out.append(
+            AppResult(
+                endpoint_uid=uid,
+                application=MODEL_APP,
+                name=name,
+                kind=int(ResultKind.model_performance),
+                status=int(status),
+                value=value,
+                start_infer_time=int(win.starts[i]),
+                end_infer_time=int(win.ends[i]),
+                extra_data=extra,
             )
         )
     return out

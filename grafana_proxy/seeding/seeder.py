@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from grafana_proxy.model import EndpointType, ResultStatus, SeriesKind
+from grafana_proxy.monitoring.binning import FloatArray
 from grafana_proxy.seeding import features as feat
 from grafana_proxy.seeding import results as res
 from grafana_proxy.seeding.catalog import EndpointPlan, plan_endpoints
-from grafana_proxy.seeding.histograms import FloatArray
 from grafana_proxy.seeding.traffic import Traffic, combine_router, metric_arrays, simulate
 from grafana_proxy.seeding.writer import write_series_arrays
 from grafana_proxy.stores.base import Stores
@@ -93,7 +93,7 @@ def _record(
     if plan.endpoint_type != EndpointType.router:
         # Drifted inputs cost accuracy; the exact figure does not matter, its direction does.
         general = float(drift.general_drift[-1]) if drift is not None and refs else 0.0
-        accuracy = round(plan.accuracy - 0.15 * max(general - 0.1, 0.0), 4)
+        accuracy = round(float(res.accuracy_after_drift(plan.accuracy, general)), 4)
     return {
         "name": plan.name,
         "function_uri": plan.function_uri,
@@ -170,6 +170,10 @@ def seed_project(stores: Stores, options: SeedOptions, progress: Callable[[int],
                 "hellinger_mean": drift.hellinger_mean[has_data],
                 "kld_mean": drift.kld_mean[has_data],
             }
+        if plan.endpoint_type != EndpointType.router:
+            general = drift.general_drift if drift is not None else None
+            classifier = "Regress" not in plan.model_class
+            app_results += res.performance_results(plan.uid, win, has_data, plan.accuracy, general, classifier, rng)
         # The record first: stores may tie series and results to an existing endpoint.
         record = _record(plan, traffic, metrics, times, refs, drift, drift_status)
         stores.endpoints.upsert(options.project, plan.uid, record)

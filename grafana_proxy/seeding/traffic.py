@@ -1,6 +1,6 @@
 """Traffic of one endpoint over the whole range, one value per step: prediction counts with a daily
 and weekly cycle and smooth noise, latency that rises with load and during incidents, errors; and
-the stream metrics MLRun derives from them (5 min / 1 h windows)."""
+the stream metrics MLRun derives from them (5 min / 1 h windows) plus the error rate."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from grafana_proxy.monitoring.binning import FloatArray
 from grafana_proxy.seeding.catalog import EndpointPlan
-from grafana_proxy.seeding.histograms import FloatArray
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
@@ -101,4 +101,7 @@ def metric_arrays(traffic: Traffic, step_s: int) -> dict[str, FloatArray]:
         "latency_avg_5m": latency_avg(300, count_5m),
         "latency_avg_1h": latency_avg(3600, count_1h),
         "error_count": traffic.errors,
+        # Failed / all requests over 5 minutes (the stream windows' error_rate); 0 with no requests.
+        "error_rate": np.minimum(window_sum(traffic.errors, 300, step_s) / np.maximum(count_5m, 1e-9), 1.0)
+        * (count_5m > 0),
     }

@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from grafana_proxy.model import SeriesKind
-from grafana_proxy.seeding.histograms import FloatArray
+from grafana_proxy.monitoring.binning import FloatArray
 from grafana_proxy.stores.base import Point, SeriesStore
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]

@@ -62,9 +62,7 @@ def check_keys(params: Mapping[str, str], allowed: tuple[str, ...], target: str)
     unknown = sorted(set(params) - set(allowed) - set(COMMON_KEYS))
     if unknown:
         supported = ", ".join(sorted(set(allowed) | set(COMMON_KEYS)))
-        raise TargetError(
-            f"unknown parameter {unknown[0]!r} for target_endpoint={target}; supported keys: {supported}"
-        )
+        raise TargetError(f"unknown parameter {unknown[0]!r} for target_endpoint={target}; supported keys: {supported}")
 
 
 def parse_bool(value: str | None, key: str) -> bool:

@@ -42,9 +42,7 @@ class TargetRegistry:
         target = self._targets.get(name)
         if target is None or getattr(target, kind) is None:
             supported = ", ".join(self.names(kind))
-            raise TargetError(
-                f"target_endpoint {name!r} is not supported for {kind}; supported values: {supported}"
-            )
+            raise TargetError(f"target_endpoint {name!r} is not supported for {kind}; supported values: {supported}")
         return target
 
 

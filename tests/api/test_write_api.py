@@ -14,11 +14,15 @@ BASE = "/api/v1/projects/alpha/model-endpoints"
 
 def test_put_creates_then_partially_updates_and_json_fields_stay_json(client: TestClient, keys: Keys) -> None:
     header = keys.header(keys.alpha_write)
-    created = client.put(f"{BASE}/new1", json={"name": "m", "labels": {"team": "x"}, "feature_names": ["a"]},
-                         headers=header)
+    created = client.put(
+        f"{BASE}/new1", json={"name": "m", "labels": {"team": "x"}, "feature_names": ["a"]}, headers=header
+    )
     assert created.status_code == 200, created.text
-    updated = client.put(f"{BASE}/new1", json={"model": "m:2", "drift_status": "DRIFT_DETECTED",
-                                               "first_request": iso(T0)}, headers=header).json()
+    updated = client.put(
+        f"{BASE}/new1",
+        json={"model": "m:2", "drift_status": "DRIFT_DETECTED", "first_request": iso(T0)},
+        headers=header,
+    ).json()
     assert updated["name"] == "m" and updated["model"] == "m:2"
     assert updated["labels"] == {"team": "x"} and updated["feature_names"] == ["a"]
     assert updated["drift_status"] == 2 and updated["first_request"] == T0
@@ -62,11 +66,22 @@ def test_metrics_features_and_results_are_committed_and_queryable(
     assert client.post(f"{BASE}/ep1/features", json={"samples": samples}, headers=header).json()["written"] == 5
     assert "f9" in stores.series.names("alpha", "ep1", SeriesKind.feature)
 
-    result = {"application": "my-app", "name": "score", "kind": 2, "status": 1, "value": 0.5,
-              "start_infer_time": T0, "end_infer_time": T0 + 600_000, "extra_data": {"n": 3}}
+    result = {
+        "application": "my-app",
+        "name": "score",
+        "kind": 2,
+        "status": 1,
+        "value": 0.5,
+        "start_infer_time": T0,
+        "end_infer_time": T0 + 600_000,
+        "extra_data": {"n": 3},
+    }
     assert client.post(f"{BASE}/ep1/results", json={"results": [result]}, headers=header).json()["written"] == 1
-    names = client.post(PREFIX + "/search", json={"target": "target_endpoint=list_metrics;project=alpha;endpoint_id=ep1"},
-                        headers=keys.header(keys.alpha_read)).json()
+    names = client.post(
+        PREFIX + "/search",
+        json={"target": "target_endpoint=list_metrics;project=alpha;endpoint_id=ep1"},
+        headers=keys.header(keys.alpha_read),
+    ).json()
     assert "score" in names and "custom_score" in names
 
 
@@ -78,10 +93,40 @@ def test_metrics_features_and_results_are_committed_and_queryable(
         ("metrics", {"points": [{"name": "a", "timestamp": "soon", "value": 1}]}, "points[0].timestamp"),
         ("metrics", {"pts": []}, "points"),
         ("features", {"samples": [{"timestamp": T0, "values": {"a": "x"}}]}, "samples[0].values.a"),
-        ("results", {"results": [{"application": "a", "name": "n", "kind": 9, "status": 0, "value": 1,
-                                  "start_infer_time": T0, "end_infer_time": T0}]}, "results[0].kind"),
-        ("results", {"results": [{"application": "a", "name": "n", "kind": 0, "status": 0, "value": 1,
-                                  "start_infer_time": T0 + 1, "end_infer_time": T0}]}, "end_infer_time"),
+        (
+            "results",
+            {
+                "results": [
+                    {
+                        "application": "a",
+                        "name": "n",
+                        "kind": 9,
+                        "status": 0,
+                        "value": 1,
+                        "start_infer_time": T0,
+                        "end_infer_time": T0,
+                    }
+                ]
+            },
+            "results[0].kind",
+        ),
+        (
+            "results",
+            {
+                "results": [
+                    {
+                        "application": "a",
+                        "name": "n",
+                        "kind": 0,
+                        "status": 0,
+                        "value": 1,
+                        "start_infer_time": T0 + 1,
+                        "end_infer_time": T0,
+                    }
+                ]
+            },
+            "end_infer_time",
+        ),
     ],
 )
 def test_bad_writes_are_rejected_naming_the_field_and_store_nothing(
@@ -95,8 +140,11 @@ def test_bad_writes_are_rejected_naming_the_field_and_store_nothing(
 
 def test_nan_is_rejected(client: TestClient, keys: Keys) -> None:
     raw = b'{"points": [{"name": "a", "timestamp": 1767225600000, "value": NaN}]}'
-    response = client.post(f"{BASE}/ep1/metrics", content=raw,
-                           headers={**keys.header(keys.alpha_write), "Content-Type": "application/json"})
+    response = client.post(
+        f"{BASE}/ep1/metrics",
+        content=raw,
+        headers={**keys.header(keys.alpha_write), "Content-Type": "application/json"},
+    )
     assert response.status_code in (400, 422)
 
 

@@ -106,6 +106,8 @@ def test_system_performance_thresholds() -> None:
         named["error_rate"].value == pytest.approx(0.03)
         and named["error_rate"].status == ResultStatus.potential_detection
     )
+    window_rate = named["window_error_rate"]
+    assert isinstance(window_rate, MetricValue) and window_rate.value == pytest.approx(0.03)
     relaxed = by_name(
         SystemPerformance().do_tracking(
             context(

@@ -11,6 +11,7 @@ METRICS = {
     "latency_avg_5m",
     "latency_avg_1h",
     "error_count",
+    "error_rate",
     "tvd_mean",
     "hellinger_mean",
     "kld_mean",
@@ -48,14 +49,19 @@ def test_seed_writes_endpoints_series_and_results(db_url: str, cli_env, invoke, 
         series = stores.series.query("shop", [uid], SeriesKind.metric, ["predictions_per_second"], day, 300_000)
         assert len(series) == 1 and len(series[0].times) == 288  # one day of 5-minute steps
         assert all(v is not None and v >= 0 for v in series[0].values)
+        rates = stores.series.query("shop", [uid], SeriesKind.metric, ["error_rate"], day, 300_000)
+        assert len(rates) == 1 and all(v is not None and 0 <= v <= 1 for v in rates[0].values)
         found = stores.results.query("shop", day)
         apps = {(r.application, r.name, r.kind) for r in found}
-        assert apps == {
+        performance = {name for app, name, _ in apps if app == "model-performance"}
+        assert apps - {("model-performance", name, int(ResultKind.model_performance)) for name in performance} == {
             ("histogram-data-drift", "general_drift", int(ResultKind.data_drift)),
             ("system-performance", "latency", int(ResultKind.system_performance)),
         }
-        # One verdict per 10-minute window per endpoint and application.
-        assert len(found) == 3 * 2 * 144
+        assert performance and performance <= {"accuracy", "mae"}
+        # One verdict per 10-minute window per endpoint and application; model performance waits an
+        # hour for ground truth, so its last 6 windows have none yet.
+        assert len(found) == 3 * (2 * 144 + 138)
 
 
 def test_seed_rejects_bad_options(invoke) -> None:

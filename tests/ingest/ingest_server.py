@@ -13,7 +13,6 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from grafana_proxy.api import events
 from grafana_proxy.app import create_app
 from grafana_proxy.ingest.config import pipeline_config
 from grafana_proxy.ingest.pipeline import IngestPipeline
@@ -39,10 +38,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def main() -> None:
     data_dir, port = Path(sys.argv[1]), int(sys.argv[2])
-    app = create_app(Settings(data_dir=data_dir, auth=AuthMode.none))
-    if not any(getattr(r, "path", "").endswith("/events") for r in app.routes):
-        app.include_router(events.router)
-    app.router.lifespan_context = lifespan
+    app = create_app(Settings(data_dir=data_dir, auth=AuthMode.none, controller_in_serve=False))
+    app.router.lifespan_context = lifespan  # the same pipeline as serve's, with smaller batches
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 

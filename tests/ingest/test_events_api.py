@@ -7,10 +7,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from grafana_proxy.api import events
 from grafana_proxy.app import create_app
 from grafana_proxy.archive import read_window
-from grafana_proxy.ingest.service import ingest_lifespan
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 from tests.http_fixtures import Keys, make_keys
@@ -25,10 +23,8 @@ def keys(sqlite_stores: Stores) -> Keys:
 
 @pytest.fixture
 def client(tmp_path: Path, sqlite_stores: Stores) -> Iterator[TestClient]:
-    app = create_app(Settings(data_dir=tmp_path / "data"), sqlite_stores)
-    if not any(getattr(r, "path", "").endswith("/events") for r in app.routes):
-        app.include_router(events.router)
-        app.router.lifespan_context = ingest_lifespan
+    # create_app mounts the events API and runs the ingest pipeline in its lifespan.
+    app = create_app(Settings(data_dir=tmp_path / "data", controller_in_serve=False), sqlite_stores)
     with TestClient(app) as test_client:
         yield test_client
 

@@ -70,3 +70,33 @@ def test_state_round_trips_through_json() -> None:
     assert state is not None
     again = EndpointWindows.from_json(state.to_json())
     assert again == state
+
+
+def test_error_rate_is_failed_requests_over_all_requests_in_five_minutes() -> None:
+    w = Windows(P, lateness_ms=0)
+    w.add("p", "e", T0 + 1_000, rows=10, latency=1.0, error=False)  # one request of 10 predictions
+    w.add("p", "e", T0 + 2_000, rows=1, latency=1.0, error=True)
+    w.add("p", "e", T0 + 3_000, rows=1, latency=1.0, error=False)
+    w.add("p", "e", T0 + 4_000, rows=1, latency=1.0, error=True)
+    w.add("p", "e", T0 + 200_000, rows=1, latency=1.0, error=False)  # a clean request 3 minutes later
+    pts = _points(w, T0 + 600_000)
+    rate = pts["error_rate"]
+    assert rate[T0 + P] == 0.5  # 2 of 4 requests, although 2 of 13 predictions
+    assert rate[T0 + 210_000] == 2 / 5
+    assert rate[T0 + 330_000] == 0.0  # the failures left the 5-minute window
+    assert all(0.0 <= v <= 1.0 for v in rate.values())
+    # Once nothing is left in the 5 minutes there is no rate to speak of (the 1h counts go on).
+    assert T0 + 540_000 not in rate and pts["predictions_count_1h"][T0 + 540_000] == 14
+
+
+def test_snapshot_without_request_counts_still_loads() -> None:
+    old = {
+        "buckets": {str(T0): [3, 30.0, 3, 1]},
+        "emitted_until": None,
+        "error_count": 1,
+        "first_request": T0,
+        "last_request": T0,
+        "rows_seen": 3,
+    }
+    state = EndpointWindows.from_json(old)
+    assert state.buckets[T0].requests == 3 and state.buckets[T0].errors == 1

@@ -18,8 +18,7 @@ def grafana_body(targets: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
         "timezone": "browser",
         "panelId": 2,
         "dashboardUID": "g0M4uh0Mz",
-        "range": {"from": iso(T0 - 24 * HOUR), "to": iso(T0),
-                  "raw": {"from": "now-24h", "to": "now"}},
+        "range": {"from": iso(T0 - 24 * HOUR), "to": iso(T0), "raw": {"from": "now-24h", "to": "now"}},
         "rangeRaw": {"from": "now-24h", "to": "now"},
         "interval": "1m",
         "intervalMs": 60000,
@@ -38,8 +37,9 @@ def target(text: str, ref_id: str = "A", kind: str = "timeserie", hide: bool = F
     return {"target": text, "refId": ref_id, "hide": hide, "type": kind}
 
 
-@pytest.mark.parametrize("path", [PREFIX, PREFIX + "/", "/api/v1/grafana-proxy/model-endpoints",
-                                  "/api/v1/grafana-proxy/model-endpoints/"])
+@pytest.mark.parametrize(
+    "path", [PREFIX, PREFIX + "/", "/api/v1/grafana-proxy/model-endpoints", "/api/v1/grafana-proxy/model-endpoints/"]
+)
 def test_save_and_test_is_200_with_a_key_on_both_prefixes_with_and_without_slash(
     client: TestClient, keys: Keys, path: str
 ) -> None:
@@ -60,8 +60,10 @@ def test_the_key_is_read_from_each_accepted_header(client: TestClient, keys: Key
     assert client.get(PREFIX, headers=real).status_code == 200
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-V3io-Session-Key": "gp_00000000_nope"},
-                                     {"Authorization": "Basic abc"}, {"X-V3io-Session-Key": "garbage"}])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-V3io-Session-Key": "gp_00000000_nope"}, {"Authorization": "Basic abc"}, {"X-V3io-Session-Key": "garbage"}],
+)
 def test_missing_or_unknown_key_is_401_with_json_body(client: TestClient, headers: dict[str, str]) -> None:
     response = client.post(PREFIX + "/search", json={"target": "target_endpoint=list_projects"}, headers=headers)
     assert response.status_code == 401
@@ -85,12 +87,14 @@ def test_project_outside_the_key_is_403(client: TestClient, keys: Keys) -> None:
 
 
 def test_every_target_is_answered_in_order_hidden_skipped_refid_echoed(client: TestClient, keys: Keys) -> None:
-    body = grafana_body([
-        target("project=alpha;target_endpoint=list_endpoints", "A", "table"),
-        target("project=alpha;target_endpoint=metrics;endpoint_id=ep1;metric=latency_avg_5m", "B"),
-        target("project=alpha;target_endpoint=list_endpoints", "C", "table", hide=True),
-        target("target_endpoint=overall_feature_analysis;project=alpha;endpoint_id=ep1", "D", "table"),
-    ])
+    body = grafana_body(
+        [
+            target("project=alpha;target_endpoint=list_endpoints", "A", "table"),
+            target("project=alpha;target_endpoint=metrics;endpoint_id=ep1;metric=latency_avg_5m", "B"),
+            target("project=alpha;target_endpoint=list_endpoints", "C", "table", hide=True),
+            target("target_endpoint=overall_feature_analysis;project=alpha;endpoint_id=ep1", "D", "table"),
+        ]
+    )
     response = client.post(PREFIX + "/query", json=body, headers=keys.header(keys.alpha_read))
     assert response.status_code == 200, response.text
     frames = response.json()
@@ -106,11 +110,13 @@ def test_every_target_is_answered_in_order_hidden_skipped_refid_echoed(client: T
 
 def test_series_honour_max_data_points_and_interval(client: TestClient, keys: Keys) -> None:
     text = "project=alpha;target_endpoint=metrics;endpoint_id=ep1;metric=latency_avg_5m"
-    few = client.post(PREFIX + "/query", json=grafana_body([target(text)], maxDataPoints=100),
-                      headers=keys.header(keys.alpha_read)).json()[0]["datapoints"]
+    few = client.post(
+        PREFIX + "/query", json=grafana_body([target(text)], maxDataPoints=100), headers=keys.header(keys.alpha_read)
+    ).json()[0]["datapoints"]
     assert 0 < len(few) <= 100
-    hourly = client.post(PREFIX + "/query", json=grafana_body([target(text)], intervalMs=HOUR),
-                         headers=keys.header(keys.alpha_read)).json()[0]["datapoints"]
+    hourly = client.post(
+        PREFIX + "/query", json=grafana_body([target(text)], intervalMs=HOUR), headers=keys.header(keys.alpha_read)
+    ).json()[0]["datapoints"]
     assert len(hourly) == 24
     # Each hourly bucket averages 60 one-minute values 1000+m: the first is 1000 + 29.5.
     assert hourly[0] == [pytest.approx(1029.5), T0 - 24 * HOUR]
@@ -135,9 +141,12 @@ def test_range_raw_is_used_when_range_is_missing(client: TestClient, keys: Keys)
         ("target_endpoint=list_endpoints;project=alpha;filter_router=maybe", "filter_router"),
     ],
 )
-def test_bad_target_strings_are_400_naming_the_problem(client: TestClient, keys: Keys, text: str, fragment: str) -> None:
-    response = client.post(PREFIX + "/query", json=grafana_body([target(text, kind="table")]),
-                           headers=keys.header(keys.alpha_read))
+def test_bad_target_strings_are_400_naming_the_problem(
+    client: TestClient, keys: Keys, text: str, fragment: str
+) -> None:
+    response = client.post(
+        PREFIX + "/query", json=grafana_body([target(text, kind="table")]), headers=keys.header(keys.alpha_read)
+    )
     assert response.status_code == 400, response.text
     body = response.json()
     assert fragment in body["message"] and body["message"].startswith("query A:")
@@ -145,8 +154,9 @@ def test_bad_target_strings_are_400_naming_the_problem(client: TestClient, keys:
 
 
 def test_unsupported_value_lists_the_supported_ones(client: TestClient, keys: Keys) -> None:
-    response = client.post(PREFIX + "/query", json=grafana_body([target("target_endpoint=nope")]),
-                           headers=keys.header(keys.alpha_read))
+    response = client.post(
+        PREFIX + "/query", json=grafana_body([target("target_endpoint=nope")]), headers=keys.header(keys.alpha_read)
+    )
     message = response.json()["message"]
     for name in ("list_endpoints", "metrics", "incoming_features", "app_results", "project_summary"):
         assert name in message
@@ -154,12 +164,19 @@ def test_unsupported_value_lists_the_supported_ones(client: TestClient, keys: Ke
 
 @pytest.mark.parametrize(
     "raw",
-    [b"not json", b"[1, 2]", b'{"targets": "nope"}', b'{"targets": [{"target": 5}]}', b'{"maxDataPoints": -3}',
-     b'{"targets": [{"target": "target_endpoint=list_endpoints;project=alpha"}], "range": {"from": "yesterday"}}'],
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"targets": "nope"}',
+        b'{"targets": [{"target": 5}]}',
+        b'{"maxDataPoints": -3}',
+        b'{"targets": [{"target": "target_endpoint=list_endpoints;project=alpha"}], "range": {"from": "yesterday"}}',
+    ],
 )
 def test_bodies_that_are_not_json_or_of_the_wrong_shape_are_400(client: TestClient, keys: Keys, raw: bytes) -> None:
-    response = client.post(PREFIX + "/query", content=raw,
-                           headers={**keys.header(keys.alpha_read), "Content-Type": "application/json"})
+    response = client.post(
+        PREFIX + "/query", content=raw, headers={**keys.header(keys.alpha_read), "Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert set(response.json()) == {"message", "error"}
 
@@ -184,10 +201,18 @@ def test_search_with_empty_target_offers_the_query_targets(client: TestClient, k
 
 
 def test_annotations_are_detections_in_the_range(client: TestClient, keys: Keys) -> None:
-    annotation = {"name": "drift", "enable": True, "iconColor": "red", "query": "project=alpha;endpoint_id=ep1",
-                  "datasource": {"type": "grafana-simple-json-datasource", "uid": "x"}}
-    body = {"range": {"from": iso(T0 - HOUR), "to": iso(T0)},
-            "rangeRaw": {"from": "now-1h", "to": "now"}, "annotation": annotation}
+    annotation = {
+        "name": "drift",
+        "enable": True,
+        "iconColor": "red",
+        "query": "project=alpha;endpoint_id=ep1",
+        "datasource": {"type": "grafana-simple-json-datasource", "uid": "x"},
+    }
+    body = {
+        "range": {"from": iso(T0 - HOUR), "to": iso(T0)},
+        "rangeRaw": {"from": "now-1h", "to": "now"},
+        "annotation": annotation,
+    }
     answer = client.post(PREFIX + "/annotations", json=body, headers=keys.header(keys.alpha_read)).json()
     assert len(answer) == 1  # the status-0 result is not a detection
     item = answer[0]
@@ -211,8 +236,10 @@ def test_tag_keys_and_values_respect_access(client: TestClient, keys: Keys) -> N
 
 
 def test_adhoc_filters_narrow_tables(client: TestClient, keys: Keys) -> None:
-    body = grafana_body([target("project=alpha;target_endpoint=list_endpoints", kind="table")],
-                        adhocFilters=[{"key": "endpoint_id", "operator": "=", "value": "router1"}])
+    body = grafana_body(
+        [target("project=alpha;target_endpoint=list_endpoints", kind="table")],
+        adhocFilters=[{"key": "endpoint_id", "operator": "=", "value": "router1"}],
+    )
     rows = client.post(PREFIX + "/query", json=body, headers=keys.header(keys.alpha_read)).json()[0]["rows"]
     assert [row[0] for row in rows] == ["router1"]
 
@@ -220,8 +247,9 @@ def test_adhoc_filters_narrow_tables(client: TestClient, keys: Keys) -> None:
 def test_filter_router_false_means_no_filter(client: TestClient, keys: Keys) -> None:
     def uids(flag: str) -> list[str]:
         text = f"project=alpha;target_endpoint=list_endpoints;filter_router={flag}"
-        frames = client.post(PREFIX + "/query", json=grafana_body([target(text, kind="table")]),
-                             headers=keys.header(keys.alpha_read)).json()
+        frames = client.post(
+            PREFIX + "/query", json=grafana_body([target(text, kind="table")]), headers=keys.header(keys.alpha_read)
+        ).json()
         return sorted(row[0] for row in frames[0]["rows"])
 
     assert uids("False") == ["ep1", "router1"]

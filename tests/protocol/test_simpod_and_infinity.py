@@ -41,28 +41,38 @@ def test_metrics_lists_query_targets_with_payload_fields(client: TestClient, key
     assert "list_endpoints" in by_value and "list_projects" not in by_value
     fields = {field["name"]: field for field in by_value["list_endpoints"]["payloads"]}
     assert fields["project"]["type"] == "select" and fields["project"]["reloadMetric"] is True
-    assert fields["filter_router"]["options"] == [{"label": "false", "value": "false"},
-                                                  {"label": "true", "value": "true"}]
+    assert fields["filter_router"]["options"] == [
+        {"label": "false", "value": "false"},
+        {"label": "true", "value": "true"},
+    ]
 
 
 def test_metric_payload_options_follow_the_chosen_project(client: TestClient, keys: Keys, spec: dict[str, Any]) -> None:
     header = keys.header(keys.alpha_read)
-    projects = client.post(PREFIX + "/metric-payload-options",
-                           json={"metric": "metrics", "payload": {}, "name": "project"}, headers=header).json()
+    projects = client.post(
+        PREFIX + "/metric-payload-options", json={"metric": "metrics", "payload": {}, "name": "project"}, headers=header
+    ).json()
     validate(spec, "/metric-payload-options", projects)
     assert projects == [{"label": "alpha", "value": "alpha"}]
-    endpoints = client.post(PREFIX + "/metric-payload-options",
-                            json={"metric": "metrics", "payload": {"project": "alpha"}, "name": "endpoint_id"},
-                            headers=header).json()
+    endpoints = client.post(
+        PREFIX + "/metric-payload-options",
+        json={"metric": "metrics", "payload": {"project": "alpha"}, "name": "endpoint_id"},
+        headers=header,
+    ).json()
     assert [item["value"] for item in endpoints] == ["ep1", "router1"]
-    waiting = client.post(PREFIX + "/metric-payload-options",
-                          json={"metric": "metrics", "payload": {}, "name": "endpoint_id"}, headers=header).json()
+    waiting = client.post(
+        PREFIX + "/metric-payload-options",
+        json={"metric": "metrics", "payload": {}, "name": "endpoint_id"},
+        headers=header,
+    ).json()
     assert waiting == []
 
 
 def test_variable_answers_text_value_pairs(client: TestClient, keys: Keys) -> None:
-    body = {"payload": {"target": "target_endpoint=list_endpoints;project=alpha"},
-            "range": {"from": iso(T0 - 24 * HOUR), "to": iso(T0), "raw": {}}}
+    body = {
+        "payload": {"target": "target_endpoint=list_endpoints;project=alpha"},
+        "range": {"from": iso(T0 - 24 * HOUR), "to": iso(T0), "raw": {}},
+    }
     answer = client.post(PREFIX + "/variable", json=body, headers=keys.header(keys.alpha_read)).json()
     assert answer == [{"__text": "ep1", "__value": "ep1"}, {"__text": "router1", "__value": "router1"}]
 
@@ -70,10 +80,17 @@ def test_variable_answers_text_value_pairs(client: TestClient, keys: Keys) -> No
 def test_simpod_builder_query_with_payload_and_filters(client: TestClient, keys: Keys) -> None:
     body = {
         "range": {"from": iso(T0 - 24 * HOUR), "to": iso(T0)},
-        "intervalMs": HOUR, "maxDataPoints": 500,
-        "targets": [{"refId": "A", "datasource": {"type": "simpod-json-datasource", "uid": "u"},
-                     "editorMode": "builder", "target": "metrics",
-                     "payload": {"project": "alpha", "endpoint_id": ["ep1"], "metric": ["predictions_per_second"]}}],
+        "intervalMs": HOUR,
+        "maxDataPoints": 500,
+        "targets": [
+            {
+                "refId": "A",
+                "datasource": {"type": "simpod-json-datasource", "uid": "u"},
+                "editorMode": "builder",
+                "target": "metrics",
+                "payload": {"project": "alpha", "endpoint_id": ["ep1"], "metric": ["predictions_per_second"]},
+            }
+        ],
         "filters": [{"key": "endpoint_id", "operator": "=", "value": "ep1"}],
     }
     frames = client.post(PREFIX + "/query", json=body, headers=keys.header(keys.alpha_read)).json()
@@ -88,8 +105,12 @@ def test_minimal_infinity_body_on_query_defaults_to_the_last_hour(client: TestCl
 
 
 def test_rows_get_flat_series_with_range_in_query_parameters(client: TestClient, keys: Keys) -> None:
-    params = {"target": "target_endpoint=metrics;project=alpha;endpoint_id=ep1;metric=latency_avg_5m",
-              "from": str(T0 - 2 * HOUR), "to": str(T0), "intervalMs": "600000"}
+    params = {
+        "target": "target_endpoint=metrics;project=alpha;endpoint_id=ep1;metric=latency_avg_5m",
+        "from": str(T0 - 2 * HOUR),
+        "to": str(T0),
+        "intervalMs": "600000",
+    }
     rows = client.get(PREFIX + "/rows", params=params, headers=keys.header(keys.alpha_read)).json()
     assert len(rows) == 12
     assert set(rows[0]) >= {"time", "value", "series", "endpoint_id", "metric"}
@@ -97,8 +118,7 @@ def test_rows_get_flat_series_with_range_in_query_parameters(client: TestClient,
 
 
 def test_rows_post_with_iso_range_in_body_and_table_rows(client: TestClient, keys: Keys) -> None:
-    body = {"target": "target_endpoint=list_endpoints;project=alpha",
-            "from": iso(T0 - 24 * HOUR), "to": iso(T0)}
+    body = {"target": "target_endpoint=list_endpoints;project=alpha", "from": iso(T0 - 24 * HOUR), "to": iso(T0)}
     rows = client.post(PREFIX + "/rows", json=body, headers=keys.header(keys.alpha_read)).json()
     assert {row["endpoint_id"] for row in rows} == {"ep1", "router1"}
     assert rows[0]["first_request"] is None or isinstance(rows[0]["first_request"], int)
@@ -106,14 +126,16 @@ def test_rows_post_with_iso_range_in_body_and_table_rows(client: TestClient, key
 
 def test_rows_range_from_the_target_string(client: TestClient, keys: Keys) -> None:
     text = f"target_endpoint=metrics;project=alpha;endpoint_id=ep1;metric=latency_avg_5m;from={T0 - HOUR};to={T0}"
-    rows = client.post(PREFIX + "/rows", json={"targets": [{"target": text}], "maxDataPoints": 6},
-                       headers=keys.header(keys.alpha_read)).json()
+    rows = client.post(
+        PREFIX + "/rows", json={"targets": [{"target": text}], "maxDataPoints": 6}, headers=keys.header(keys.alpha_read)
+    ).json()
     assert len(rows) == 6 and rows[0]["time"] == T0 - HOUR
 
 
 def test_rows_of_a_search_target_are_text_value_objects(client: TestClient, keys: Keys) -> None:
-    rows = client.get(PREFIX + "/rows", params={"target": "target_endpoint=list_projects"},
-                      headers=keys.header(keys.all_read)).json()
+    rows = client.get(
+        PREFIX + "/rows", params={"target": "target_endpoint=list_projects"}, headers=keys.header(keys.all_read)
+    ).json()
     assert rows == [{"text": "alpha", "value": "alpha"}, {"text": "beta", "value": "beta"}]
 
 
@@ -125,8 +147,11 @@ def test_rows_without_target_is_400(client: TestClient, keys: Keys) -> None:
 def test_query_series_and_tag_keys_match_the_simpod_spec(client: TestClient, keys: Keys, spec: dict[str, Any]) -> None:
     # The spec's table schema describes rows as scalars although its own example has arrays, so only
     # the time series case can be checked against it; table rows are checked in test_simplejson.py.
-    body = {"range": {"from": iso(T0 - 24 * HOUR), "to": iso(T0)}, "maxDataPoints": 50,
-            "targets": [{"refId": "A", "target": "target_endpoint=metrics;project=alpha;metric=latency_avg_5m"}]}
+    body = {
+        "range": {"from": iso(T0 - 24 * HOUR), "to": iso(T0)},
+        "maxDataPoints": 50,
+        "targets": [{"refId": "A", "target": "target_endpoint=metrics;project=alpha;metric=latency_avg_5m"}],
+    }
     frames = client.post(PREFIX + "/query", json=body, headers=keys.header(keys.alpha_read)).json()
     assert frames and all(len(f["datapoints"]) <= 50 for f in frames)
     validate(spec, "/query", frames)
