@@ -143,6 +143,11 @@ class Settings(BaseSettings):
         default=1000, ge=1, description="Catch-up cap per endpoint per pass; the rest is done next pass."
     )
 
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve `GET /metrics` without an access key. Default: a key is needed (Prometheus sends it "
+        "with `authorization: {credentials: <key>}`) and model metrics show only that key's projects.",
+    )
     log_json: bool = Field(default=False, description="Write logs as JSON lines.")
     log_level: str = Field(default="INFO", description="Python logging level.")
 

@@ -30,7 +30,8 @@ def run_server(settings: Settings, host: str, port: int) -> None:
         raise fail(str(error)) from None
     # uvicorn's access log prints the query string; the app's own request log prints method, path and
     # status only, so nothing a client sends (keys travel in headers) can reach a log line.
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level=settings.log_level.lower())
+    # log_config=None keeps setup_logging, so uvicorn's own lines are formatted (and JSON) like ours.
+    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, log_level=settings.log_level.lower())
 
 
 def serve(

@@ -96,7 +96,7 @@ class _Families(Collector):
 def metrics_principal(request: Request, settings: SettingsDep) -> Principal:
     """``/metrics`` needs a key unless ``GRAFANA_PROXY_METRICS_PUBLIC`` is true; the model metrics
     then show only the key's projects (project and endpoint names are what keys protect)."""
-    if getattr(settings, "metrics_public", False):
+    if settings.metrics_public:
         return OPEN_PRINCIPAL
     return authenticate(request, settings)
 

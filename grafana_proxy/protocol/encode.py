@@ -3,9 +3,10 @@ Infinity's backend parser reads. Also Grafana's ad hoc filters, applied to frame
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import regex
 
 from grafana_proxy.targets.base import Annotation, Cell, Frame, Series, Table, TargetError
 
@@ -50,6 +51,8 @@ def annotation_json(annotation: Annotation, echo: Mapping[str, Any]) -> dict[str
     return item
 
 
+REGEX_TIMEOUT_SECONDS = 0.05
+
 # --- ad hoc filters -------------------------------------------------------------------------------
 
 _ALIASES = {
@@ -66,10 +69,13 @@ def _matches(cell: Cell, operator: str, wanted: str) -> bool:
     if operator == "!=":
         return text != wanted
     if operator in ("=~", "!~"):
+        # The pattern comes from the dashboard user: a time limit stops catastrophic backtracking.
         try:
-            found = re.fullmatch(wanted, text) is not None
-        except re.error as exc:
+            found = regex.fullmatch(wanted, text, timeout=REGEX_TIMEOUT_SECONDS) is not None
+        except regex.error as exc:
             raise TargetError(f"ad hoc filter regex {wanted!r} is invalid: {exc}") from None
+        except TimeoutError:
+            raise TargetError(f"ad hoc filter regex {wanted!r} takes too long to match; simplify it") from None
         return found if operator == "=~" else not found
     if operator in ("<", ">"):
         try:

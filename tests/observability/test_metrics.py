@@ -20,12 +20,6 @@ from grafana_proxy.targets.base import Access
 from tests.http_fixtures import PREFIX, T0, Keys, make_keys, seed_small
 
 
-class PublicMetricsSettings(Settings):
-    """Until settings.py carries ``metrics_public``, the proposed field on a subclass."""
-
-    metrics_public: bool = True
-
-
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample of an exposition, parsed by prometheus_client's own parser (so the format is valid)."""
     found = {}
@@ -169,7 +163,7 @@ def test_metrics_need_a_key_unless_public(sqlite_stores: Stores, seeded: Keys, t
     with TestClient(create_app(Settings(data_dir=tmp_path), sqlite_stores)) as private:
         assert private.get("/metrics").status_code == 401
         assert private.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
-    with TestClient(create_app(PublicMetricsSettings(data_dir=tmp_path), sqlite_stores)) as public:
+    with TestClient(create_app(Settings(data_dir=tmp_path, metrics_public=True), sqlite_stores)) as public:
         response = public.get("/metrics")
         assert response.status_code == 200 and 'project="beta"' in response.text
 

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from grafana_proxy.protocol.encode import _matches
+from grafana_proxy.targets.base import TargetError
 from tests.http_fixtures import HOUR, PREFIX, T0, Keys, iso
 
 
@@ -254,3 +256,18 @@ def test_filter_router_false_means_no_filter(client: TestClient, keys: Keys) -> 
 
     assert uids("False") == ["ep1", "router1"]
     assert uids("True") == ["ep1"]
+
+
+def test_catastrophic_adhoc_regex_is_a_400_not_a_hang() -> None:
+    # A pattern that backtracks exponentially on this subject: the time limit turns it into a 400.
+    with pytest.raises(TargetError, match="too long"):
+        _matches("a" * 60 + "b", "=~", "(a|aa)+$")
+
+
+def test_invalid_adhoc_regex_is_400(client: TestClient, keys: Keys) -> None:
+    bad = grafana_body(
+        [target("project=alpha;target_endpoint=list_endpoints", kind="table")],
+        adhocFilters=[{"key": "endpoint_id", "operator": "=~", "value": "(unclosed"}],
+    )
+    response = client.post(PREFIX + "/query", json=bad, headers=keys.header(keys.alpha_read))
+    assert response.status_code == 400 and "regex" in response.json()["message"]
