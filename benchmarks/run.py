@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,16 @@ def start_ours(data_dir: Path, log_dir: Path) -> tuple[Child, str]:
     url = f"http://127.0.0.1:{port}"
     wait_http(child, f"{url}/healthz", timeout=120)
     return child, url
+
+
+def guarded(row_id: str, measure: Callable[[], Row]) -> Row:
+    """A row whose measurement raised becomes "failed: <error>" instead of losing the whole run: the
+    pipeline parts it drives are still being built."""
+    try:
+        return measure()
+    except Exception as error:  # any failure of the measured part is a result, not a crash
+        console.print_exception(max_frames=5)
+        return Row(row_id, "(see error)", "-", "-", status=f"failed: {type(error).__name__}: {error}"[:300], met=False)
 
 
 def seed_row(data: seeddata.SeededData, profile: Profile) -> Row:
@@ -131,16 +142,28 @@ def run(profile: Profile, work: Path, install: bool) -> dict[str, Any]:
             prom_client.close()
         console.print("I1 ...")
         rows.append(
-            pipeline.measure_ingest(
-                ours_url, write_key, profile.ingest_events, profile.ingest_batch, profile.ingest_clients
+            guarded(
+                "I1",
+                lambda: pipeline.measure_ingest(
+                    ours_url, write_key, profile.ingest_events, profile.ingest_batch, profile.ingest_clients
+                ),
             )
         )
         console.print("G1 ...")
         rows.append(
-            pipeline.measure_gateway(work / "gateway-data", work, profile.gateway_rate, profile.gateway_seconds)
+            guarded(
+                "G1",
+                lambda: pipeline.measure_gateway(
+                    work / "gateway-data", work, profile.gateway_rate, profile.gateway_seconds
+                ),
+            )
         )
         console.print("D1 ...")
-        rows.append(pipeline.measure_drift(profile.drift_features, profile.drift_rows, profile.drift_runs))
+        rows.append(
+            guarded(
+                "D1", lambda: pipeline.measure_drift(profile.drift_features, profile.drift_rows, profile.drift_runs)
+            )
+        )
         rss = peak_rss_mb(ours.pid)
         rows.append(
             Row(

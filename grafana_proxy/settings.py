@@ -36,7 +36,7 @@ class Settings(BaseSettings):
         description="`keys` (default): every request needs an access key. `none`: no checks, for local "
         "experiments only (the server warns at start-up).",
     )
-    host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
+    host: str = Field(default="127.0.0.1", description="Address `serve`, `gateway` and `demo-model` bind to.")
     port: int = Field(default=8080, description="Port `serve` listens on.")
 
     raw_retention_days: float = Field(default=8, description="How long raw time-series points are kept.")

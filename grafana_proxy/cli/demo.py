@@ -8,7 +8,7 @@ import signal
 import threading
 from dataclasses import replace
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -16,7 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from grafana_proxy.cli.common import err, fail, load_settings, opened_stores, out
 from grafana_proxy.seeding.demo import DEMO_DAYS, KEY_HEADER, DemoInfo, prepare_demo
-from grafana_proxy.seeding.live import LIVE_PROJECT, LivePlan, demo_settings, start_live
+
+if TYPE_CHECKING:
+    from grafana_proxy.seeding.live import LivePlan
 
 
 def _print(info: DemoInfo, plan: LivePlan, base_period: float) -> None:
@@ -69,6 +71,10 @@ def demo(
     drift_after: Annotated[float, typer.Option(help="Seconds of live traffic before the drift phase.")] = 300.0,
 ) -> None:
     """Seed history (if the store is empty), create a read key, run the live pipeline, print how to connect."""
+    # Servers, pandas and the app load only when the demo runs, not for every other command.
+    from grafana_proxy.logs import setup_logging
+    from grafana_proxy.seeding.live import LIVE_PROJECT, LivePlan, demo_settings, start_live
+
     settings = demo_settings(load_settings())
     plan = replace(
         LivePlan(),
@@ -96,8 +102,6 @@ def demo(
         with progress:
             info = prepare_demo(stores, host, port, seed=not no_seed, progress=report, days=history_days)
         info = replace(info, projects=[p for p in info.projects if p != LIVE_PROJECT], live_project=plan.project)
-        from grafana_proxy.logs import setup_logging
-
         setup_logging(settings.log_level, settings.log_json)
         try:
             live = start_live(settings, stores, plan)

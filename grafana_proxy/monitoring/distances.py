@@ -34,7 +34,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
 Matrix = npt.NDArray[np.float64]
 Vector = npt.NDArray[np.float64]
@@ -97,6 +96,9 @@ TESTS: dict[str, TestSpec] = {
 
 
 def ks(actual: Matrix, expected: Matrix, extra: TestInput) -> tuple[Vector, Vector]:
+    # scipy.stats takes a second to import: only the p-value tests pay it (not seed, demo or TVD-only runs).
+    from scipy import stats as sps
+
     d = np.abs(np.cumsum(actual, axis=1) - np.cumsum(expected, axis=1)).max(axis=1)
     big, small = np.maximum(extra.n_actual, extra.n_expected), np.minimum(extra.n_actual, extra.n_expected)
     effective = np.maximum(np.round(big * small / np.maximum(big + small, 1.0)), 1.0)
@@ -104,6 +106,8 @@ def ks(actual: Matrix, expected: Matrix, extra: TestInput) -> tuple[Vector, Vect
 
 
 def chisquare(actual: Matrix, expected: Matrix, extra: TestInput) -> tuple[Vector, Vector]:
+    from scipy import stats as sps  # imported here for the reason given in ks
+
     active = (actual > 0) | (expected > 0)
     proportions = np.where(active & (expected == 0), KLD_ZERO_EXPECTED, expected)
     proportions = proportions / proportions.sum(axis=1, keepdims=True)
