@@ -1,4 +1,5 @@
-"""Entry point: ``python -m benchmarks.run [--quick] [--out benchmarks/out/results.json] [--keep]``.
+"""Entry point: ``python -m benchmarks.run [--quick] [--out benchmarks/out/results.json] [--keep]``;
+``python -m benchmarks.run --reuse DIR [--only Q1,Q2]`` reruns query rows on a kept run's data.
 
 Order matters for fairness: seed (ours + OpenMetrics copy) -> promtool blocks -> start Prometheus ->
 seed the wide project while Prometheus compacts its imported blocks -> wait until compaction is over
@@ -20,7 +21,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from benchmarks import machine, pipeline, prometheus, queries, seeddata
+from benchmarks import machine, pipeline, prometheus, queries, reuse, seeddata
 from benchmarks.procs import Child, free_port, peak_rss_mb, start, wait_http
 from benchmarks.report import Row, render, write_json
 
@@ -88,6 +89,75 @@ def seed_row(data: seeddata.SeededData, profile: Profile) -> Row:
     return row
 
 
+def query_rows(
+    profile: Profile,
+    work: Path,
+    data: seeddata.SeededData,
+    ours_url: str,
+    read_key: str,
+    comparison: tuple[httpx.Client | None, str, str],
+    only: frozenset[str] | None = None,
+) -> list[Row]:
+    """Q1..Q4 (or the ``only`` subset), interleaved with their comparisons. ``comparison`` is the
+    Prometheus client (None when missing), its URL and why it is missing."""
+    rows: list[Row] = []
+    headers = {"X-V3io-Session-Key": read_key}
+    with httpx.Client(base_url=ours_url, headers=headers, timeout=60) as ours_client:
+        servers = queries.Servers(ours_client, *comparison)
+        for spec in queries.query_specs(seeddata.PROJECT, data.single_uid, seeddata.METRIC):
+            if only is None or spec.id in only:
+                console.print(f"{spec.id} ...")
+                rows.append(queries.measure_query(servers, spec, data.end_ms, profile.runs, profile.warmup))
+        if only is None or "Q4" in only:
+            console.print("Q4 ...")
+            db_path = work / "data" / "grafana-proxy.db"
+            rows.append(
+                queries.measure_table(
+                    servers, db_path, seeddata.WIDE_PROJECT, data.end_ms, profile.runs, profile.warmup
+                )
+            )
+    for row in rows:
+        queries.sanity(row)
+    return rows
+
+
+def run_reused(profile: Profile, work: Path, only: frozenset[str] | None) -> dict[str, Any]:
+    """Only query rows, on the data (SQLite file and TSDB) of an earlier run kept in ``work``."""
+    began = time.time()
+    load_at_start = list(os.getloadavg())
+    data = reuse.load_seeded(work)
+    binaries = prometheus.find_binaries(install=False)
+    children: list[Child] = []
+    try:
+        prom_client: httpx.Client | None = None
+        prom_url, missing = "", "not installed"
+        if binaries is not None and (work / "tsdb").is_dir():
+            prom, prom_url = prometheus.start_prometheus(binaries, work / "tsdb", work)
+            children.append(prom)
+            prom_client = httpx.Client(timeout=60)
+        elif binaries is not None:
+            missing = f"no TSDB in {work}"
+        read_key, _write_key = seeddata.create_keys(work / "data")
+        ours, ours_url = start_ours(work / "data", work)
+        children.append(ours)
+        rows = query_rows(profile, work, data, ours_url, read_key, (prom_client, prom_url, missing), only)
+        if prom_client is not None:
+            prom_client.close()
+    finally:
+        for child in reversed(children):
+            child.stop()
+    return {
+        "profile": f"{profile.name} (query rows rerun on the data of {work})",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(began)),
+        "duration_s": round(time.time() - began, 1),
+        "machine": machine.describe(binaries.version() if binaries else None),
+        "load_average_at_start": load_at_start,
+        "steps": {},
+        "rows": [row.as_json() for row in rows],
+        "_rows": rows,
+    }
+
+
 def run(profile: Profile, work: Path, install: bool) -> dict[str, Any]:
     began = time.time()
     load_at_start = list(os.getloadavg())
@@ -123,21 +193,7 @@ def run(profile: Profile, work: Path, install: bool) -> dict[str, Any]:
         read_key, write_key = seeddata.create_keys(work / "data")
         ours, ours_url = start_ours(work / "data", work)
         children.append(ours)
-        headers = {"X-V3io-Session-Key": read_key}
-        with httpx.Client(base_url=ours_url, headers=headers, timeout=60) as ours_client:
-            servers = queries.Servers(ours_client, prom_client, prom_url, missing)
-            for spec in queries.query_specs(seeddata.PROJECT, data.single_uid, seeddata.METRIC):
-                console.print(f"{spec.id} ...")
-                rows.append(queries.measure_query(servers, spec, data.end_ms, profile.runs, profile.warmup))
-            console.print("Q4 ...")
-            db_path = work / "data" / "grafana-proxy.db"
-            rows.append(
-                queries.measure_table(
-                    servers, db_path, seeddata.WIDE_PROJECT, data.end_ms, profile.runs, profile.warmup
-                )
-            )
-        for row in rows:
-            queries.sanity(row)
+        rows += query_rows(profile, work, data, ours_url, read_key, (prom_client, prom_url, missing))
         if prom_client is not None:
             prom_client.close()
         console.print("I1 ...")
@@ -197,8 +253,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, default=None, help="where data, blocks and logs go (default: temp)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (data, TSDB, server logs)")
     parser.add_argument("--no-install", action="store_true", help="never apt-get install Prometheus")
+    parser.add_argument("--reuse", type=Path, default=None, help="rerun query rows on a kept work dir's data")
+    parser.add_argument("--only", default=None, help="with --reuse: a subset of Q1,Q2,Q3,Q4 (default: all four)")
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL
+    if args.reuse is not None:
+        result = run_reused(profile, args.reuse, reuse.parse_only(args.only))
+        rows_only: list[Row] = result.pop("_rows")
+        out = args.out or Path(__file__).parent / "out" / f"{profile.name}-queries.json"
+        write_json(out, result)
+        render(rows_only, Console(width=160), f"grafana-proxy vs Prometheus ({result['profile']})")
+        console.print(f"results: {out}")
+        return 0
+    if args.only is not None:
+        parser.error("--only needs --reuse DIR (a full run always measures every row)")
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="benchmark-run-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
