@@ -15,6 +15,7 @@ from benchmarks.seeddata import SeededData
 
 QUERY_ROWS = ("Q1", "Q2", "Q3", "Q4")
 SEED_STEP_MS = 60_000  # SeedOptions' default step: one point per minute
+SERVER_ENV = {"GRAFANA_PROXY_CONTROLLER_IN_SERVE": "false"}
 
 
 def load_seeded(work: Path) -> SeededData:

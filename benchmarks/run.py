@@ -1,5 +1,6 @@
 """Entry point: ``python -m benchmarks.run [--quick] [--out benchmarks/out/results.json] [--keep]``;
-``python -m benchmarks.run --reuse DIR [--only Q1,Q2]`` reruns query rows on a kept run's data.
+``python -m benchmarks.run --reuse DIR [--only Q1,Q2]`` reruns query rows on a kept run's data;
+``python -m benchmarks.run --only I1,G1`` reruns the pipeline rows alone (fresh data dir, no seeding).
 
 Order matters for fairness: seed (ours + OpenMetrics copy) -> promtool blocks -> start Prometheus ->
 seed the wide project while Prometheus compacts its imported blocks -> wait until compaction is over
@@ -47,14 +48,16 @@ class Profile:
     wait_compaction: bool
 
 
+PIPELINE_ROWS = frozenset({"I1", "G1"})
 FULL = Profile("full", 100, 30, 10_000, 50, 5, 200_000, 1000, 4, 200, 15, 100, 1_000_000, 3, True)
 # CI smoke test: every row is produced, nothing about the numbers is meaningful.
 QUICK = Profile("quick", 3, 2, 200, 3, 1, 2000, 500, 2, 50, 1, 10, 20_000, 1, False)
 
 
-def start_ours(data_dir: Path, log_dir: Path) -> tuple[Child, str]:
+def start_ours(data_dir: Path, log_dir: Path, extra_env: dict[str, str] | None = None) -> tuple[Child, str]:
     port = free_port()
     env = {"GRAFANA_PROXY_DATA_DIR": str(data_dir), "GRAFANA_PROXY_DB_URL": "", "GRAFANA_PROXY_AUTH": "keys"}
+    env.update(extra_env or {})
     child = start("grafana-proxy", [*pipeline.CLI, "serve", "--host", "127.0.0.1", "--port", str(port)], log_dir, env)
     url = f"http://127.0.0.1:{port}"
     wait_http(child, f"{url}/healthz", timeout=120)
@@ -138,7 +141,10 @@ def run_reused(profile: Profile, work: Path, only: frozenset[str] | None) -> dic
         elif binaries is not None:
             missing = f"no TSDB in {work}"
         read_key, _write_key = seeddata.create_keys(work / "data")
-        ours, ours_url = start_ours(work / "data", work)
+        # Data seeded earlier ends in the past: the in-process monitoring controller would spend the
+        # whole rerun catching up on every window since then for all 10,100 endpoints (holding the GIL,
+        # 10x slower queries), which a fresh run, whose data ends "now", never does.
+        ours, ours_url = start_ours(work / "data", work, reuse.SERVER_ENV)
         children.append(ours)
         rows = query_rows(profile, work, data, ours_url, read_key, (prom_client, prom_url, missing), only)
         if prom_client is not None:
@@ -152,6 +158,59 @@ def run_reused(profile: Profile, work: Path, only: frozenset[str] | None) -> dic
         "duration_s": round(time.time() - began, 1),
         "machine": machine.describe(binaries.version() if binaries else None),
         "load_average_at_start": load_at_start,
+        "steps": {},
+        "rows": [row.as_json() for row in rows],
+        "_rows": rows,
+    }
+
+
+def pipeline_rows(profile: Profile, work: Path, ours_url: str, write_key: str, only: frozenset[str]) -> list[Row]:
+    """I1 and G1 (or the ``only`` subset), each guarded: a failure becomes a "failed" row."""
+    rows: list[Row] = []
+    if "I1" in only:
+        console.print("I1 ...")
+        rows.append(
+            guarded(
+                "I1",
+                lambda: pipeline.measure_ingest(
+                    ours_url, write_key, profile.ingest_events, profile.ingest_batch, profile.ingest_clients
+                ),
+            )
+        )
+    if "G1" in only:
+        console.print("G1 ...")
+        rows.append(
+            guarded(
+                "G1",
+                lambda: pipeline.measure_gateway(
+                    work / "gateway-data", work, profile.gateway_rate, profile.gateway_seconds
+                ),
+            )
+        )
+    return rows
+
+
+def run_pipeline_only(profile: Profile, work: Path, only: frozenset[str]) -> dict[str, Any]:
+    """Only I1/G1: our server on an empty data dir (I1 writes its own project, so the seeded data of a
+    full run is not needed), then the gateway rows. Same measurements and profile as the full run."""
+    began = time.time()
+    load_at_start = list(os.getloadavg())
+    children: list[Child] = []
+    try:
+        _read_key, write_key = seeddata.create_keys(work / "data")
+        ours, ours_url = start_ours(work / "data", work)
+        children.append(ours)
+        rows = pipeline_rows(profile, work, ours_url, write_key, only)
+    finally:
+        for child in reversed(children):
+            child.stop()
+    return {
+        "profile": f"{profile.name} (pipeline rows {','.join(sorted(only))} only, fresh data dir)",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(began)),
+        "duration_s": round(time.time() - began, 1),
+        "machine": machine.describe(None),
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": list(os.getloadavg()),
         "steps": {},
         "rows": [row.as_json() for row in rows],
         "_rows": rows,
@@ -196,24 +255,7 @@ def run(profile: Profile, work: Path, install: bool) -> dict[str, Any]:
         rows += query_rows(profile, work, data, ours_url, read_key, (prom_client, prom_url, missing))
         if prom_client is not None:
             prom_client.close()
-        console.print("I1 ...")
-        rows.append(
-            guarded(
-                "I1",
-                lambda: pipeline.measure_ingest(
-                    ours_url, write_key, profile.ingest_events, profile.ingest_batch, profile.ingest_clients
-                ),
-            )
-        )
-        console.print("G1 ...")
-        rows.append(
-            guarded(
-                "G1",
-                lambda: pipeline.measure_gateway(
-                    work / "gateway-data", work, profile.gateway_rate, profile.gateway_seconds
-                ),
-            )
-        )
+        rows += pipeline_rows(profile, work, ours_url, write_key, PIPELINE_ROWS)
         console.print("D1 ...")
         rows.append(
             guarded(
@@ -246,6 +288,16 @@ def run(profile: Profile, work: Path, install: bool) -> dict[str, Any]:
     }
 
 
+def _pipeline_only(parser: argparse.ArgumentParser, text: str | None) -> frozenset[str] | None:
+    """``--only I1,G1`` without ``--reuse``: which pipeline rows to rerun (None: the full run)."""
+    if text is None:
+        return None
+    wanted = frozenset(part.strip().upper() for part in text.split(",") if part.strip())
+    if not wanted or not wanted <= PIPELINE_ROWS:
+        parser.error(f"without --reuse, --only takes a subset of I1,G1; got {text!r}")
+    return wanted
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small data, few repetitions (CI smoke test)")
@@ -254,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work dir (data, TSDB, server logs)")
     parser.add_argument("--no-install", action="store_true", help="never apt-get install Prometheus")
     parser.add_argument("--reuse", type=Path, default=None, help="rerun query rows on a kept work dir's data")
-    parser.add_argument("--only", default=None, help="with --reuse: a subset of Q1,Q2,Q3,Q4 (default: all four)")
+    parser.add_argument(
+        "--only", default=None, help="with --reuse: a subset of Q1,Q2,Q3,Q4; without: a subset of I1,G1 (no seeding)"
+    )
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL
     if args.reuse is not None:
@@ -265,17 +319,20 @@ def main(argv: list[str] | None = None) -> int:
         render(rows_only, Console(width=160), f"grafana-proxy vs Prometheus ({result['profile']})")
         console.print(f"results: {out}")
         return 0
-    if args.only is not None:
-        parser.error("--only needs --reuse DIR (a full run always measures every row)")
+    only = _pipeline_only(parser, args.only)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="benchmark-run-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        result = run(profile, work, install=not args.no_install and profile.name == "full")
+        if only is not None:
+            result = run_pipeline_only(profile, work, only)
+        else:
+            result = run(profile, work, install=not args.no_install and profile.name == "full")
     finally:
         if not args.keep and args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
     rows: list[Row] = result.pop("_rows")
-    out = args.out or Path(__file__).parent / "out" / f"{profile.name}.json"
+    suffix = "" if only is None else "-" + "-".join(sorted(only)).lower()
+    out = args.out or Path(__file__).parent / "out" / f"{profile.name}{suffix}.json"
     write_json(out, result)
     render(rows, Console(width=160), f"grafana-proxy vs Prometheus ({profile.name} profile)")
     console.print(f"machine: {result['machine']}")

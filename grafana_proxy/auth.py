@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy.deps import SettingsDep
 from grafana_proxy.errors import ApiError
@@ -51,6 +52,14 @@ class KeyVerifier:
         self._cache: dict[str, tuple[float, AccessKey | None]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, secret: str) -> tuple[bool, AccessKey | None]:
+        """(True, key or None) when the cache still holds a verdict on ``secret``; (False, None) when
+        only the key store can tell. Never touches the database, so it may run on the event loop."""
+        hit = self._cache.get(hashlib.sha256(secret.encode()).hexdigest())  # one dict read: atomic
+        if hit is not None and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
     def verify(self, secret: str) -> AccessKey | None:
         digest = hashlib.sha256(secret.encode()).hexdigest()
         now = time.monotonic()
@@ -82,7 +91,9 @@ def extract_key(request: Request) -> str | None:
     return None
 
 
-def authenticate(request: Request, settings: SettingsDep) -> Principal:
+async def authenticate(request: Request, settings: SettingsDep) -> Principal:
+    """The caller's principal. Async so that a cached key costs no thread-pool hop; only a cache miss
+    reads the key store, in a worker thread."""
     if settings.auth == AuthMode.none:
         return OPEN_PRINCIPAL
     secret = extract_key(request)
@@ -93,7 +104,9 @@ def authenticate(request: Request, settings: SettingsDep) -> Principal:
             "(or X-V3io-Access-Key, or Authorization: Bearer <key>)",
         )
     verifier: KeyVerifier = request.app.state.key_verifier
-    key = verifier.verify(secret)
+    known, key = verifier.cached(secret)
+    if not known:
+        key = await run_in_threadpool(verifier.verify, secret)
     if key is None:
         raise ApiError(401, "unknown or revoked access key; create one with `grafana-proxy keys create`")
     projects = None if key.projects is None else frozenset(key.projects)

@@ -5,9 +5,9 @@ query string, so access keys cannot leak into logs."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,6 +21,14 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 class BodyTooLarge(Exception):
     pass
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    """The first value of header ``name`` (lower case), b"" when absent; no dict of all headers built."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return b""
 
 
 async def _send_json(send: Send, status: int, payload: dict[str, str]) -> None:
@@ -44,8 +52,8 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        declared = _header(scope, b"content-length")
+        if declared.isdigit() and int(declared) > self.max_bytes:
             await _send_json(send, 413, self._message())
             return
         seen = 0
@@ -96,10 +104,12 @@ class RequestLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        given = _header(scope, b"x-request-id").decode("latin-1")
         # A key pasted into the wrong header must not become a logged id (nor a response header).
-        request_id = given if _REQUEST_ID.fullmatch(given) and redact(given) == given else uuid.uuid4().hex[:16]
+        if given and _REQUEST_ID.fullmatch(given) and redact(given) == given:
+            request_id = given
+        else:
+            request_id = os.urandom(8).hex()  # 16 hex digits, like uuid4().hex[:16] without the UUID object
         token = request_id_var.set(request_id)
         status = 500
         started = time.perf_counter()

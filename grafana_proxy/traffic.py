@@ -14,13 +14,16 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
-import pandas as pd
 
 from grafana_proxy.demo_model import FEATURE_MEANS, FEATURE_STDS, FEATURES
+
+if TYPE_CHECKING:  # only training_frame needs pandas; the CLI's demo command imports this module
+    import pandas as pd
 
 # After the drift point the features move by this many standard deviations: general drift ~0.8, detected
 # even in windows of a few hundred rows (sampling noise adds ~0.1 to a window without drift).
@@ -58,6 +61,8 @@ def named(rows: list[list[float]]) -> list[dict[str, float]]:
 
 def training_frame(rows: int = 5000, seed: int = 1) -> pd.DataFrame:
     """A training set of the demo model: the distribution the traffic has before any drift."""
+    import pandas as pd
+
     return pd.DataFrame(sample(np.random.default_rng(seed), False, rows), columns=list(FEATURES))
 
 

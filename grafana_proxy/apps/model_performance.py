@@ -17,10 +17,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from grafana_proxy.model import ResultKind, ResultStatus
 from grafana_proxy.monitoring.applications import (
@@ -31,6 +30,9 @@ from grafana_proxy.monitoring.applications import (
     Output,
     ResultValue,
 )
+
+if TYPE_CHECKING:  # imported where used: the serve process loads this application at start, before any window
+    import pandas as pd
 
 _FEW_CLASSES = 20
 
@@ -67,6 +69,8 @@ def _as_class(value: Any) -> str:
 
 def joined(ctx: ApplicationContext) -> pd.DataFrame:
     """Rows of the window that have a label: columns ``prediction`` and ``label``."""
+    import pandas as pd
+
     events = ctx.events
     if ctx.ground_truth is None or "request_id" not in events.columns or events.empty:
         return pd.DataFrame({"prediction": [], "label": []})
@@ -87,6 +91,8 @@ def joined(ctx: ApplicationContext) -> pd.DataFrame:
 
 
 def _task(ctx: ApplicationContext, labels: pd.Series) -> str:
+    import pandas as pd
+
     task = str(ctx.param("task", "") or "").lower()
     if task in ("classification", "regression"):
         return task
@@ -125,6 +131,8 @@ class ModelPerformance(MonitoringApplication):
         return int(float(params.get("ground_truth_delay_minutes", 60)) * 60_000)
 
     def do_tracking(self, context: ApplicationContext) -> list[Output]:
+        import pandas as pd
+
         pairs = joined(context)
         out: list[Output] = [MetricValue("labelled_count", float(len(pairs)))]
         if pairs.empty:

@@ -2,7 +2,11 @@
 
 Hive-style partitions ``project=<p>/endpoint_id=<uid>/date=<YYYY-MM-DD>/part-<tag>.parquet`` so
 ``pandas.read_parquet(<root>)`` (or pyarrow, Spark, DuckDB) sees project, endpoint_id and date as columns.
-Files being written start with ``.`` which pyarrow's discovery ignores, so readers never see half files."""
+Files being written start with ``.`` which pyarrow's discovery ignores, so readers never see half files.
+
+pyarrow is imported inside the functions that build or write tables: the serve process imports this
+module through the ingest pipeline, and a server that only answers queries should not pay pyarrow's
+~40 MB resident (benchmarks/RESULTS.md, M1)."""
 
 from __future__ import annotations
 
@@ -12,28 +16,38 @@ import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fsspec
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FEATURE_PREFIX = "feature."
 # Key in a compacted file's Parquet metadata listing the files it replaces (see compact.py).
 REPLACES_KEY = b"grafana_proxy.replaces"
 
-BASE_FIELDS: tuple[pa.Field, ...] = (
-    pa.field("timestamp", pa.timestamp("ms", tz="UTC")),
-    pa.field("request_id", pa.string()),
-    pa.field("row", pa.int32()),
-    pa.field("latency", pa.float64()),
-    pa.field("error", pa.string()),
-    pa.field("output", pa.string()),
-    pa.field("prediction", pa.float64()),
-    pa.field("raw", pa.string()),
-)
+# The columns every archive file has, in order, before the ``feature.<name>`` columns (types: base_fields).
+BASE_COLUMNS: tuple[str, ...] = ("timestamp", "request_id", "row", "latency", "error", "output", "prediction", "raw")
+
+
+@functools.cache
+def base_fields() -> tuple[pa.Field, ...]:
+    """The Arrow fields of ``BASE_COLUMNS``."""
+    import pyarrow as pa
+
+    return (
+        pa.field("timestamp", pa.timestamp("ms", tz="UTC")),
+        pa.field("request_id", pa.string()),
+        pa.field("row", pa.int32()),
+        pa.field("latency", pa.float64()),
+        pa.field("error", pa.string()),
+        pa.field("output", pa.string()),
+        pa.field("prediction", pa.float64()),
+        pa.field("raw", pa.string()),
+    )
 
 
 def open_root(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -62,6 +76,8 @@ def _is_number(value: Any) -> bool:
 
 def _feature_array(values: Sequence[Any]) -> pa.Array:
     """Numeric (and boolean) features become float64; anything else is kept as text for categoricals."""
+    import pyarrow as pa
+
     present = [v for v in values if v is not None]
     if all(_is_number(v) or isinstance(v, bool) for v in present):
         return pa.array([None if v is None else float(v) for v in values], type=pa.float64())
@@ -84,6 +100,8 @@ def _prediction(output: Any) -> float | None:
 def rows_to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     """Archive rows (``timestamp`` ms, ``request_id``, ``row``, ``latency``, ``error``, ``output``, ``features``
     dict) -> an Arrow table with one ``feature.<name>`` column per feature seen."""
+    import pyarrow as pa
+
     rows = list(rows)
     names: list[str] = []
     for row in rows:
@@ -104,7 +122,7 @@ def rows_to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
             type=pa.string(),
         ),
     ]
-    fields = list(BASE_FIELDS)
+    fields = list(base_fields())
     for name in names:
         array = _feature_array([r["features"].get(name) for r in rows])
         columns.append(array)
@@ -120,6 +138,8 @@ def write_atomic(
 ) -> None:
     """Write to a hidden temporary name in the same directory, then rename: a reader sees all or nothing.
     (On object stores a PUT is already atomic; the rename there is a copy of a complete object.)"""
+    import pyarrow.parquet as pq
+
     directory, _, name = path.rpartition("/")
     fs.makedirs(directory, exist_ok=True)
     tmp = f"{directory}/.{name}.{uuid.uuid4().hex}.tmp"

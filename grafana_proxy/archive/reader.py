@@ -1,22 +1,27 @@
-"""Reading the archive: the window of one endpoint as a DataFrame (for the controller and apps)."""
+"""Reading the archive: the window of one endpoint as a DataFrame (for the controller and apps).
+
+pandas and pyarrow are imported inside the functions: the serve process imports this module for its
+controller, and neither library is needed until a window actually holds events (M1 in
+benchmarks/RESULTS.md: pandas plus pyarrow.dataset cost ~100 MB resident)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import fsspec
-import pandas as pd
-import pyarrow as pa
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from grafana_proxy.archive.layout import (
-    BASE_FIELDS,
+    BASE_COLUMNS,
     FEATURE_PREFIX,
     REPLACES_KEY,
     open_root,
     partition_path,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 
 def _days(start_ms: int, end_ms: int) -> list[str]:
@@ -38,18 +43,32 @@ def visible_files(fs: fsspec.AbstractFileSystem, directory: str) -> list[str]:
     replaced: set[str] = set()
     for path in files:
         if path.rsplit("/", 1)[-1].startswith("part-c"):
+            import pyarrow.parquet as pq
+
             meta = pq.read_schema(path, filesystem=fs).metadata or {}
             replaced.update(meta.get(REPLACES_KEY, b"").decode().split("\n"))
     return [p for p in files if p.rsplit("/", 1)[-1] not in replaced]
 
 
 def read_table(fs: fsspec.AbstractFileSystem, files: list[str], start_ms: int, end_ms: int) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
     # Files of one endpoint may differ in feature columns (a feature added later): read with the union.
     schema = pa.unify_schemas([pq.read_schema(f, filesystem=fs) for f in files], promote_options="permissive")
     dataset = ds.dataset(files, schema=schema.remove_metadata(), format="parquet", filesystem=fs)
     start = pa.scalar(start_ms, pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
     end = pa.scalar(end_ms, pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
     return dataset.to_table(filter=(ds.field("timestamp") >= start) & (ds.field("timestamp") < end))
+
+
+def _window_files(fs: fsspec.AbstractFileSystem, root: str, project: str, uid: str, start: int, end: int) -> list[str]:
+    """The visible files of the day partitions a window touches (a file may hold rows outside the window)."""
+    files: list[str] = []
+    for date in _days(start, end):
+        files.extend(visible_files(fs, partition_path(root, project, uid, date)))
+    return files
 
 
 def read_window(url: str, project: str, endpoint_uid: str, start_ms: int, end_ms: int) -> pd.DataFrame:
@@ -60,22 +79,31 @@ def read_window(url: str, project: str, endpoint_uid: str, start_ms: int, end_ms
     then one column per feature under its own name (a feature named like a base column keeps its
     ``feature.`` prefix). ``df.attrs["feature_names"]`` lists the feature columns. An empty frame (with
     the base columns) when nothing was archived."""
+    import pandas as pd
+
+    frame = read_archived_window(url, project, endpoint_uid, start_ms, end_ms)
+    if frame is None:
+        frame = pd.DataFrame({name: pd.Series(dtype="float64") for name in BASE_COLUMNS})
+        frame.attrs["feature_names"] = []
+    return frame
+
+
+def read_archived_window(url: str, project: str, endpoint_uid: str, start_ms: int, end_ms: int) -> pd.DataFrame | None:
+    """``read_window``, but None (and no pandas import) when no archive file covers the window's days:
+    the controller walks many empty windows, and a serve process should not load pandas for them."""
     fs, root = open_root(url)
-    files: list[str] = []
-    for date in _days(start_ms, end_ms):
-        files.extend(visible_files(fs, partition_path(root, project, endpoint_uid, date)))
-    base = [f.name for f in BASE_FIELDS]
+    files = _window_files(fs, root, project, endpoint_uid, start_ms, end_ms)
     if not files:
-        empty = pd.DataFrame({name: pd.Series(dtype="float64") for name in base})
-        empty.attrs["feature_names"] = []
-        return empty
+        return None
+    import pyarrow as pa
+
     table = read_table(fs, files, start_ms, end_ms)
     table = table.set_column(0, "timestamp", table.column("timestamp").cast(pa.int64()))
     renames: dict[str, str] = {}
     for name in table.column_names:
         if name.startswith(FEATURE_PREFIX):
             short = name[len(FEATURE_PREFIX) :]
-            renames[name] = name if short in base else short
+            renames[name] = name if short in BASE_COLUMNS else short
     frame = table.rename_columns([renames.get(n, n) for n in table.column_names]).to_pandas()
     frame = frame.sort_values(["timestamp", "request_id", "row"], kind="stable", ignore_index=True)
     frame.attrs["feature_names"] = list(renames.values())

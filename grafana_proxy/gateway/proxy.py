@@ -6,6 +6,7 @@ error event. Recording is queued (see recorder.py), so the proxy adds little mor
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -63,6 +64,9 @@ def create_gateway_app(
         max_keepalive_connections=options.max_connections,
     )
     upstream = options.service_url.rstrip("/")
+    # httpx's read timeout is per read: an upstream that trickles a byte at a time would hold the client
+    # forever. One deadline over the whole exchange bounds every answer.
+    deadline = options.connect_timeout + options.read_timeout
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -88,19 +92,24 @@ def create_gateway_app(
         error: str | None = None
         response_headers: list[tuple[bytes, bytes]] = []
         try:
-            reply = await client.send(
-                client.build_request(request.method, url, headers=headers, content=body),
-                stream=True,
-            )
-            try:
-                content = b"".join([chunk async for chunk in reply.aiter_raw()])
-            finally:
-                await reply.aclose()
+            async with asyncio.timeout(deadline):
+                reply = await client.send(
+                    client.build_request(request.method, url, headers=headers, content=body),
+                    stream=True,
+                )
+                try:
+                    content = b"".join([chunk async for chunk in reply.aiter_raw()])
+                finally:
+                    await reply.aclose()
             status = reply.status_code
             response_headers = [(k, v) for k, v in reply.headers.raw if k.decode("latin-1").lower() not in _HOP_BY_HOP]
             if status >= 400:
                 error = f"upstream answered HTTP {status}"
-        except httpx.TimeoutException as exc:
+        except httpx.ConnectTimeout:
+            # No connection within connect_timeout: the service is down or unreachable (502, as documented).
+            error = f"model service at {upstream} is unreachable: no connection within {options.connect_timeout} s"
+            status, content = _error(502, error, "upstream unavailable")
+        except (httpx.TimeoutException, TimeoutError) as exc:
             error = f"model service at {upstream} did not answer within the timeout ({type(exc).__name__})"
             status, content = _error(504, error, "upstream timeout")
         except httpx.HTTPError as exc:

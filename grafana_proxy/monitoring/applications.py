@@ -25,13 +25,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from grafana_proxy.model import AppResult, EndpointRecord, ResultKind, ResultStatus
 from grafana_proxy.monitoring.stats import FeatureStats, window_stats
 from grafana_proxy.stores.base import GroundTruthStore, Point
+
+if TYPE_CHECKING:  # pandas is loaded with the first window that holds events (see controller.WindowReader)
+    import pandas as pd
 
 
 @dataclass(frozen=True)

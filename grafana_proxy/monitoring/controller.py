@@ -22,9 +22,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from grafana_proxy.model import EndpointRecord, EndpointType, ResultKind, ResultStatus, SeriesKind
 from grafana_proxy.monitoring.applications import (
@@ -41,11 +39,16 @@ from grafana_proxy.monitoring.registry import discover
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import GroundTruthStore, ScheduleStore, Stores
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 log = logging.getLogger(__name__)
 
-# (project, endpoint_uid, start_ms, end_ms) -> the window's events; grafana_proxy.archive.reader.read_window
-# with the archive URL bound is the production one.
-WindowReader = Callable[[str, str, int, int], pd.DataFrame]
+# (project, endpoint_uid, start_ms, end_ms) -> the window's events, or None when nothing was archived for
+# it (same as an empty frame). grafana_proxy.archive.reader.read_archived_window with the archive URL bound
+# is the production one: it answers None without importing pandas, so a serve process whose controller
+# only walks empty windows never loads pandas (M1 in benchmarks/RESULTS.md).
+WindowReader = Callable[[str, str, int, int], "pd.DataFrame | None"]
 ERROR_RESULT = "application_error"
 
 
@@ -80,6 +83,9 @@ class Controller:
         self.config = config
         self.ground_truth = ground_truth
         self.clock = clock
+        # Set by run_forever's caller to stop: checked between windows, so a long catch-up pass
+        # doesn't hold up a shutdown (the window being analysed finishes; the rest is done next start).
+        self.stopping = threading.Event()
 
     def run_once(self, now: int | None = None) -> PassSummary:
         """Analyse every due window of every endpoint of every project."""
@@ -89,6 +95,8 @@ class Controller:
             progress = self.schedules.last_analyzed(project)
             params = self.config.params_for(project)
             for record in self.stores.endpoints.records(project):
+                if self.stopping.is_set():
+                    return summary
                 if record.monitoring_mode != "enabled" or record.endpoint_type == EndpointType.router:
                     continue
                 try:
@@ -124,16 +132,31 @@ class Controller:
             for start in self.due_windows(record, progress.get((app.name, record.uid)), horizon):
                 plan.setdefault(start, []).append(app)
         for start in sorted(plan):
-            end = start + self.config.period_ms
-            events = self.reader(project, record.uid, start, end)
-            window = Window(events, record) if len(events) else None
-            for app in plan[start]:
-                summary.windows += 1
-                if window is None:
-                    summary.empty += 1
-                else:
-                    self._run(project, app, window, start, end, params, summary)
-                self.schedules.advance(project, app.name, record.uid, end)
+            if self.stopping.is_set():
+                return
+            self._window(project, record, start, plan[start], params, summary)
+
+    def _window(
+        self,
+        project: str,
+        record: EndpointRecord,
+        start: int,
+        applications: Sequence[MonitoringApplication],
+        params: Mapping[str, Any],
+        summary: PassSummary,
+    ) -> None:
+        """One window for the applications due on it. Its own frame so the window's events (and the stats
+        cached on it) are released on return, before the next window is read, not when it is replaced."""
+        end = start + self.config.period_ms
+        events = self.reader(project, record.uid, start, end)
+        window = Window(events, record) if events is not None and len(events) else None
+        for app in applications:
+            summary.windows += 1
+            if window is None:
+                summary.empty += 1
+            else:
+                self._run(project, app, window, start, end, params, summary)
+            self.schedules.advance(project, app.name, record.uid, end)
 
     def _run(
         self,
@@ -177,6 +200,7 @@ class Controller:
 
     def run_forever(self, stop: threading.Event) -> None:
         """Pass after pass until ``stop`` is set; each pass starts when the next window is due."""
+        self.stopping = stop
         while not stop.is_set():
             started = self.clock()
             try:
@@ -205,13 +229,13 @@ def _checked(outputs: Sequence[Output]) -> list[Output]:
 
 def build_controller(settings: Settings, stores: Stores) -> Controller:
     """The controller as ``serve`` and ``grafana-proxy controller`` run it."""
-    from grafana_proxy.archive.reader import read_window
+    from grafana_proxy.archive.reader import read_archived_window
     from grafana_proxy.stores.ground_truth import monitoring_stores
 
     config = monitoring_config(settings)
     applications = discover(config.application_paths).create(config.applications)
     ground_truth, schedules = monitoring_stores(stores)
-    reader: WindowReader = partial(read_window, config.archive_url)
+    reader: WindowReader = partial(read_archived_window, config.archive_url)
     return Controller(stores, schedules, reader, applications, config, ground_truth)
 
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from grafana_proxy.model import ResultStatus
 from grafana_proxy.monitoring.binning import inner_edges
@@ -34,6 +33,9 @@ from grafana_proxy.monitoring.distances import (
     check_tests,
 )
 from grafana_proxy.monitoring.stats import FeatureStats, reference_kind, window_stats
+
+if TYPE_CHECKING:  # pandas is imported where a window is analysed (monitoring.config imports this module)
+    import pandas as pd
 
 DISTANCE_NAMES = tuple(DISTANCES)
 
@@ -93,6 +95,8 @@ class Segment:
 
     def mask(self, df: pd.DataFrame) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
         """Which rows belong to the segment; None when the window has no such column."""
+        import pandas as pd
+
         if self.column not in df.columns:
             return None
         column = df[self.column]

@@ -24,10 +24,9 @@ import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from grafana_proxy.monitoring.binning import QUANTILES, FloatArray, PaddedBins, Summary, padded_bins
 
@@ -39,6 +38,9 @@ _WORKERS = min(8, os.cpu_count() or 1)
 
 FeatureStats = dict[str, dict[str, Any]]
 
+if TYPE_CHECKING:  # imported where used: the serve process imports this module before any window has events
+    import pandas as pd
+
 
 def _num(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
@@ -46,11 +48,15 @@ def _num(value: float) -> float | None:
 
 def is_numeric(series: pd.Series) -> bool:
     """Numbers (not booleans, which describe() and users treat as categories)."""
+    import pandas as pd
+
     return bool(pd.api.types.is_numeric_dtype(series.dtype)) and not pd.api.types.is_bool_dtype(series.dtype)
 
 
 def as_float_array(series: pd.Series) -> FloatArray:
     """The column as float64 with NaN for missing; text that is not a number also becomes NaN."""
+    import pandas as pd
+
     if not is_numeric(series):
         series = pd.to_numeric(series, errors="coerce")
     return np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
@@ -162,6 +168,8 @@ def window_stats(df: pd.DataFrame, reference: Mapping[str, Mapping[str, Any]]) -
     """MLRun's ``current_stats`` of a window: one entry per comparable reference feature. A feature the
     window lacks is all-missing (count 0, missing = rows). Window columns the reference does not know
     are not described here (see ``drift.unreferenced_features``)."""
+    import pandas as pd
+
     rows = len(df)
     jobs: dict[str, tuple[str, Mapping[str, Any]]] = {}
     for name, ref in reference.items():
@@ -182,6 +190,8 @@ def window_stats(df: pd.DataFrame, reference: Mapping[str, Mapping[str, Any]]) -
 
 def load_training_file(path: str | Path) -> pd.DataFrame:
     """A training set from ``.csv`` or ``.parquet``/``.pq`` (any path pandas and pyarrow open)."""
+    import pandas as pd
+
     suffix = Path(str(path)).suffix.lower()
     if suffix == ".csv":
         return pd.read_csv(path)

@@ -31,8 +31,13 @@ class RouteTemplates:
     (/docs ...), because FastAPI puts the un-prefixed route object in ``scope["route"]`` for
     included routers. Matching here also labels requests answered before routing (413)."""
 
+    CACHE_SIZE = 4096  # distinct matched paths remembered (e.g. one per endpoint uid); then forgotten
+
     def __init__(self) -> None:
         self._table: list[tuple[re.Pattern[str], str]] | None = None
+        # Path -> template of paths seen before: a Grafana refresh repeats the same few paths, and
+        # matching walks every route's regex. Only matched paths are kept, and at most CACHE_SIZE.
+        self._seen: dict[str, str] = {}
 
     def _build(self, app: Any) -> list[tuple[re.Pattern[str], str]]:
         paths: set[str] = set()
@@ -50,8 +55,14 @@ class RouteTemplates:
         if self._table is None:
             self._table = self._build(scope.get("app"))
         path = scope.get("path", "")
+        known = self._seen.get(path)
+        if known is not None:
+            return known
         for regex, template in self._table:
             if regex.match(path):
+                if len(self._seen) >= self.CACHE_SIZE:
+                    self._seen.clear()
+                self._seen[path] = template
                 return template
         return UNMATCHED
 
@@ -93,12 +104,12 @@ class _Families(Collector):
         return self._families
 
 
-def metrics_principal(request: Request, settings: SettingsDep) -> Principal:
+async def metrics_principal(request: Request, settings: SettingsDep) -> Principal:
     """``/metrics`` needs a key unless ``GRAFANA_PROXY_METRICS_PUBLIC`` is true; the model metrics
     then show only the key's projects (project and endpoint names are what keys protect)."""
     if settings.metrics_public:
         return OPEN_PRINCIPAL
-    return authenticate(request, settings)
+    return await authenticate(request, settings)
 
 
 router = APIRouter(tags=["operations"])

@@ -13,7 +13,6 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 
 from grafana_proxy.auth import Principal, PrincipalDep
-from grafana_proxy.deps import RegistryDep, SettingsDep, StoresDep
 from grafana_proxy.model import TimeRange
 from grafana_proxy.protocol.timerange import resolve_range, resolve_step
 from grafana_proxy.settings import Settings
@@ -120,12 +119,14 @@ def run_annotations(scope: RequestScope, params: dict[str, str]) -> list[Annotat
     return _observed(scope, "annotations", target.name, lambda: annotations(_context(scope, params)))
 
 
-def base_scope(
-    request: Request, settings: SettingsDep, stores: StoresDep, registry: RegistryDep, principal: PrincipalDep
-) -> RequestScope:
-    """The request-independent part of a scope; routes add the body's range and resolution."""
-    observer: TargetObserver | None = getattr(request.app.state, "target_observer", None)
-    return RequestScope(settings=settings, stores=stores, registry=registry, principal=principal, observer=observer)
+async def base_scope(request: Request, principal: PrincipalDep) -> RequestScope:
+    """The request-independent part of a scope; routes add the body's range and resolution. Async and
+    reading ``app.state`` directly: one dependency instead of four, none of them in the thread pool."""
+    state = request.app.state
+    observer: TargetObserver | None = getattr(state, "target_observer", None)
+    return RequestScope(
+        settings=state.settings, stores=state.stores, registry=state.registry, principal=principal, observer=observer
+    )
 
 
 ScopeDep = Annotated[RequestScope, Depends(base_scope)]

@@ -15,13 +15,15 @@ def simplejson_frame(frame: Frame, ref_id: str) -> dict[str, Any]:
     if isinstance(frame, Series):
         return {
             "target": frame.name,
-            "datapoints": [[value, time] for value, time in zip(frame.values, frame.times, strict=True)],
+            # (value, time) tuples encode as the same JSON arrays as lists, without a list per point.
+            "datapoints": list(zip(frame.values, frame.times, strict=True)),
             "refId": ref_id,
         }
     return {
         "type": "table",
         "columns": [{"text": column.text, "type": column.type} for column in frame.columns],
-        "rows": [list(row) for row in frame.rows],
+        # Lists and tuples encode as JSON arrays as they are: no copy of each row.
+        "rows": [row if isinstance(row, list | tuple) else list(row) for row in frame.rows],
         "refId": ref_id,
     }
 

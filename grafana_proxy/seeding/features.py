@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from grafana_proxy.monitoring.binning import FloatArray, padded_bins
 from grafana_proxy.monitoring.distances import DISTANCES
@@ -128,6 +127,8 @@ def window_drift(
     means = {metric: total / k for metric, total in sums.items()}
     if not refs:
         return WindowDrift(tvd_mean=means["tvd"], hellinger_mean=means["hellinger"], kld_mean=means["kld"])
+    import pandas as pd  # here, not at the top: `grafana-proxy serve` imports the CLI's demo -> seeding chain
+
     report = analyze(pd.DataFrame(last_values), {ref.name: ref.stats for ref in refs})
     for metric in DISTANCES:
         means[metric][-1] = report.aggregates[f"{metric}_mean"] or 0.0

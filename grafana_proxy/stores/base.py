@@ -48,6 +48,10 @@ class EndpointStore(Protocol):
     def summaries(self, project: str, flt: EndpointFilter | None = None) -> list[EndpointSummary]:
         """The endpoints table, fast: reads only the summary columns (10,000 rows in a few ms)."""
 
+    def summary_rows(self, project: str, flt: EndpointFilter | None, fields: Sequence[str]) -> list[tuple[Any, ...]]:
+        """``summaries`` as plain tuples of the named ``EndpointSummary`` fields, in that order: for
+        tables of thousands of rows, where building one object per row costs more than the query."""
+
     def uids(self, project: str) -> list[str]: ...
 
     def projects(self) -> list[str]:

@@ -8,7 +8,7 @@ narrow summary columns, never the documents."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, delete, or_, select
@@ -24,6 +24,7 @@ from grafana_proxy.model import (
 )
 from grafana_proxy.stores import schema
 from grafana_proxy.stores.db import Database
+from grafana_proxy.stores.rollup import driver_rows
 from grafana_proxy.stores.series import SqlSeriesStore
 
 _T = schema.endpoints
@@ -51,6 +52,7 @@ _OPTIONAL_FLOAT_FIELDS = frozenset(
 # MLRun spells drift status as enum names (<= 1.6 "NO_DRIFT"...) or as numbers (1.7+ result status).
 _DRIFT_NAMES = {"NO_DRIFT": 0, "POSSIBLE_DRIFT": 1, "DRIFT_DETECTED": 2}
 _SUMMARY_FIELDS = tuple(f for f in EndpointSummary.__dataclass_fields__)
+_SUMMARY_SET = frozenset(_SUMMARY_FIELDS)
 
 
 def normalize_drift_status(value: Any) -> int:
@@ -222,6 +224,23 @@ class SqlEndpointStore:
             rows = [row for row in rows if self._labels_match(row[-1], wanted)]
         width = len(_SUMMARY_FIELDS)
         return [EndpointSummary(*row[:width]) for row in rows]
+
+    def summary_rows(self, project: str, flt: EndpointFilter | None, fields: Sequence[str]) -> list[tuple[Any, ...]]:
+        unknown = [name for name in fields if name not in _SUMMARY_SET]
+        if unknown:
+            raise ValueError(f"not summary fields: {', '.join(unknown)}")
+        wanted = flt.labels if flt is not None else {}
+        columns = [_T.c[name] for name in fields]
+        if wanted:
+            columns.append(_T.c.labels)
+        stmt = select(*columns).where(and_(*self._conditions(project, flt))).order_by(_T.c.uid)
+        with self.db.read() as conn:
+            result = conn.execute(stmt)
+            if not wanted:  # numbers and strings only: the driver's tuples are the values
+                return driver_rows(result)
+            rows = result.all()  # the labels column is JSON: SQLAlchemy parses it
+        width = len(fields)
+        return [tuple(row[:width]) for row in rows if self._labels_match(row[-1], wanted)]
 
     def uids(self, project: str) -> list[str]:
         with self.db.read() as conn:

@@ -9,10 +9,12 @@ the database work for 100k-point batches; these statements are fixed and built f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection
+from sqlalchemy import Connection, CursorResult
+from sqlalchemy.engine.cursor import CursorFetchStrategy
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -180,3 +182,16 @@ def merge_rollups(conn: Connection, table: str, rows: RollupRows) -> None:
         # SQLite: "INSERT ... SELECT" needs a WHERE before ON CONFLICT to parse; VALUES does not.
         sql = f"INSERT INTO {table} ({names}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {update}"
         conn.exec_driver_sql(sql, list(zip(*rows.columns(), strict=True)))
+
+
+def driver_rows(result: CursorResult[Any]) -> list[tuple[Any, ...]]:
+    """All rows of a just-executed SELECT as the driver's plain tuples. SQLAlchemy's ``Row`` objects
+    cost more than the query itself for thousands of rows; the statement still runs through
+    SQLAlchemy (compiled-statement cache, error translation). Only valid for columns whose types have
+    no result processing (numbers): the driver's values are returned as they are."""
+    try:
+        if type(result.cursor_strategy) is CursorFetchStrategy and result.cursor is not None:
+            return list(result.cursor.fetchall())
+        return [tuple(row) for row in result]  # SQLAlchemy buffered the rows itself
+    finally:
+        result.close()

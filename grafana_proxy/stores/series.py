@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import chain
 
 import numpy as np
 from sqlalchemy import (
@@ -38,6 +39,7 @@ from grafana_proxy.stores.rollup import (
     FloatArray,
     IntArray,
     aggregate,
+    driver_rows,
     drop_existing,
     insert_points,
     merge_rollups,
@@ -257,13 +259,15 @@ class SqlSeriesStore:
         )
         with self.db.read() as conn:
             labels = {sid: (uid, name) for sid, uid, name in conn.execute(series_sel)}
-            rows = conn.execute(stmt).all() if labels else []
+            rows = driver_rows(conn.execute(stmt)) if labels else []
         if not rows:
             return []
-        sids_col, buckets_col, values_col = zip(*rows, strict=True)
-        sids = np.asarray(sids_col, dtype=np.int64)
-        buckets = np.asarray(buckets_col, dtype=np.int64)
-        values = np.asarray(values_col, dtype=np.float64)
+        # Every cell is a number (PostgreSQL's sums may be Decimal): one float64 pass over all cells.
+        # Series ids and bucket starts (epoch ms, |t| < 2^53) are exact in float64.
+        cells = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=3 * len(rows)).reshape(-1, 3)
+        sids = cells[:, 0].astype(np.int64)
+        buckets = cells[:, 1].astype(np.int64)
+        values = cells[:, 2]
         starts = np.flatnonzero(np.append(True, sids[1:] != sids[:-1]))
         ends = np.append(starts[1:], len(sids))
         out = [

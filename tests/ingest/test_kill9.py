@@ -1,4 +1,5 @@
-"""kill -9 an ingest server while batches stream in: nothing acknowledged is lost, nothing counted twice."""
+"""kill -9 an ingest server while batches stream in from several concurrent clients (sustained ingest):
+nothing acknowledged is lost, nothing counted twice."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tests.servers import free_port
 ROOT = Path(__file__).resolve().parents[2]
 NOW = int(time.time() * 1000)
 BATCH = 50
+CLIENTS = 4  # concurrent posters: acknowledgements race each other's spool appends and the fold
 
 
 def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
@@ -38,15 +40,28 @@ def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     pytest.fail("ingest server did not start")
 
 
-def _batch(n: int) -> list[dict[str, object]]:
+Batch = tuple[int, int]  # (client, n)
+
+
+def _ids(batch: Batch) -> list[str]:
+    return [f"c{batch[0]}b{batch[1]}-{i}" for i in range(BATCH)]
+
+
+def _events(batch: Batch) -> list[dict[str, object]]:
     return [
-        {"endpoint_id": "ep", "timestamp": NOW - 60_000 + n, "request_id": f"b{n}-{i}", "inputs": [n, i], "error": "x"}
-        for i in range(BATCH)
+        {
+            "endpoint_id": "ep",
+            "timestamp": NOW - 60_000 + batch[1],
+            "request_id": rid,
+            "inputs": [batch[1], i],
+            "error": "x",
+        }
+        for i, rid in enumerate(_ids(batch))
     ]
 
 
-def _post(client: httpx.Client, port: int, n: int) -> bool:
-    reply = client.post(f"http://127.0.0.1:{port}/api/v1/projects/p/events", json=_batch(n))
+def _post(client: httpx.Client, port: int, batch: Batch) -> bool:
+    reply = client.post(f"http://127.0.0.1:{port}/api/v1/projects/p/events", json=_events(batch))
     return reply.status_code == 202
 
 
@@ -71,34 +86,37 @@ def _stored(data_dir: Path) -> tuple[Counter[str], int]:
 def test_kill_9_mid_stream_loses_no_acknowledged_event_and_counts_none_twice(tmp_path: Path) -> None:
     data_dir, port = tmp_path / "data", free_port()
     proc = _start(data_dir, port)
-    acked: list[int] = []
-    attempted: list[int] = []
+    acked: list[Batch] = []  # list.append is atomic: the posters share these two
+    attempted: list[Batch] = []
 
-    def stream() -> None:
+    def stream(client_id: int) -> None:
         with httpx.Client(timeout=5) as client:
             n = 0
             while True:
-                attempted.append(n)
+                attempted.append((client_id, n))
                 try:
-                    if _post(client, port, n):
-                        acked.append(n)
+                    if _post(client, port, (client_id, n)):
+                        acked.append((client_id, n))
                 except httpx.HTTPError:
                     return
                 n += 1
 
-    poster = threading.Thread(target=stream)
-    poster.start()
+    posters = [threading.Thread(target=stream, args=(c,)) for c in range(CLIENTS)]
+    for poster in posters:
+        poster.start()
     time.sleep(2.0)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
-    poster.join(10)
+    for poster in posters:
+        poster.join(10)
     assert len(acked) > 20, "too few batches were acknowledged before the kill to test anything"
+    assert {c for c, _ in acked} == set(range(CLIENTS)), "every client should have been acknowledged before the kill"
 
     # Restart: the spool is replayed; every acknowledged event is there exactly once.
     proc = _start(data_dir, port)
     _stop(proc)
     counts, errors = _stored(data_dir)
-    expected = {f"b{n}-{i}" for n in acked for i in range(BATCH)}
+    expected = {rid for batch in acked for rid in _ids(batch)}
     assert expected <= set(counts)
     assert max(counts.values()) == 1
     assert errors == len(counts)  # the record's error_count agrees: no event counted twice
@@ -106,10 +124,10 @@ def test_kill_9_mid_stream_loses_no_acknowledged_event_and_counts_none_twice(tmp
     # The client retries everything it sent (acknowledged or not): still exactly once each.
     proc = _start(data_dir, port)
     with httpx.Client(timeout=5) as client:
-        for n in attempted:
-            assert _post(client, port, n)
+        for batch in attempted:
+            assert _post(client, port, batch)
     _stop(proc)
     counts, errors = _stored(data_dir)
-    assert set(counts) == {f"b{n}-{i}" for n in attempted for i in range(BATCH)}
+    assert set(counts) == {rid for batch in attempted for rid in _ids(batch)}
     assert max(counts.values()) == 1
     assert errors == len(counts)

@@ -8,7 +8,7 @@ rather than the string "N/A") and ``filter_router=False`` really means no filter
 from __future__ import annotations
 
 from grafana_proxy.model import EndpointSummary
-from grafana_proxy.targets.base import Cell, Column, Frame, QueryContext, Table, Target
+from grafana_proxy.targets.base import Column, Frame, QueryContext, Table, Target
 from grafana_proxy.targets.builtin._common import FILTER_PARAMS, endpoint_filter
 
 COLUMNS: tuple[Column, ...] = (
@@ -28,22 +28,22 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
-def _row(s: EndpointSummary) -> list[Cell]:
-    return [
-        s.uid,
-        s.name,
-        s.function_uri,
-        s.model,
-        s.model_class,
-        s.first_request,
-        s.last_request,
-        s.accuracy,
-        s.error_count,
-        s.drift_status,
-        s.predictions_per_second,
-        s.latency_avg_1h,
-        s.sampling_percentage,
-    ]
+# The summary fields behind COLUMNS, in column order (the store returns rows as tuples of these).
+ROW_FIELDS: tuple[str, ...] = (
+    "uid",
+    "name",
+    "function_uri",
+    "model",
+    "model_class",
+    "first_request",
+    "last_request",
+    "accuracy",
+    "error_count",
+    "drift_status",
+    "predictions_per_second",
+    "latency_avg_1h",
+    "sampling_percentage",
+)
 
 
 def _summaries(ctx: QueryContext) -> list[EndpointSummary]:
@@ -55,7 +55,9 @@ def search(ctx: QueryContext) -> list[str]:
 
 
 def query(ctx: QueryContext) -> list[Frame]:
-    return [Table(columns=COLUMNS, rows=[_row(s) for s in _summaries(ctx)])]
+    # Tuples straight from the store: 10,000 endpoints cost no object and no list per row.
+    rows = ctx.stores.endpoints.summary_rows(ctx.project(), endpoint_filter(ctx), ROW_FIELDS)
+    return [Table(columns=COLUMNS, rows=rows)]
 
 
 TARGETS: tuple[Target, ...] = (

@@ -1,0 +1,107 @@
+"""The serve process stays lean: answering queries never loads pandas, pyarrow or scipy, and ingest
+needs pyarrow (to write the Parquet archive) but not pandas.
+
+Each library costs tens of MB resident (M1 in benchmarks/RESULTS.md: ``import grafana_proxy.app``
+was 174 MB with them, 93 MB without). A module-level import anywhere on the app's import chain brings
+them back, so this checks ``sys.modules`` of a fresh interpreter (the test process itself has them
+loaded by other tests). It checks what is imported, not how long anything takes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+HEAVY = ("pandas", "pyarrow", "scipy")
+
+PROBE = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+
+    HEAVY = __HEAVY__
+    data, phase = Path(sys.argv[1]), sys.argv[2]
+    seen = {}
+
+    def loaded():
+        return sorted(m for m in HEAVY if m in sys.modules)
+
+    from grafana_proxy.app import create_app
+    from grafana_proxy.settings import Settings
+
+    seen["import"] = loaded()
+    now = int(time.time() * 1000)
+    if phase == "serve":
+        settings = Settings(data_dir=data, auth="none", monitoring_window_delay_seconds=0)
+        app = create_app(settings)
+        seen["create_app"] = loaded()
+        from fastapi.testclient import TestClient
+        from grafana_proxy.stores.ground_truth import monitoring_stores
+
+        stores = app.state.stores
+        # An endpoint with two hours of due windows and nothing archived: the controller walks them
+        # (model-performance waits an hour for ground truth, so it has one hour of them).
+        stores.endpoints.upsert("lean", "ep1", {"name": "m", "first_request": now - 7_200_000})
+        _, schedules = monitoring_stores(stores)
+        prefix = "/api/grafana-proxy/model-endpoints"
+        with TestClient(app) as client:
+            deadline = time.monotonic() + 60
+            while len(schedules.last_analyzed("lean")) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            seen["analysed"] = sorted(name for name, _ in schedules.last_analyzed("lean"))
+            body = {"targets": [{"target": "target_endpoint=list_endpoints;project=lean"}],
+                    "range": {"from": now - 3_600_000, "to": now}}
+            seen["list_endpoints"] = client.post(prefix + "/query", json=body).json()
+            target = "target_endpoint=metrics;project=lean;endpoint_id=ep1;metric=latency_avg_5m"
+            body = {"targets": [{"target": target}], "range": {"from": now - 3_600_000, "to": now}}
+            seen["metrics_status"] = client.post(prefix + "/query", json=body).status_code
+            seen["search"] = client.post(prefix + "/search", json={"target": "target_endpoint=list_projects"}).json()
+            seen["served"] = loaded()
+    else:
+        settings = Settings(data_dir=data, auth="none", controller_in_serve=False)
+        from fastapi.testclient import TestClient
+
+        app = create_app(settings)
+        events = [{"endpoint_id": "ep1", "timestamp": now - 60_000 + i, "request_id": f"r{i}",
+                   "inputs": [[float(i), 1.0]], "feature_names": ["a", "b"], "outputs": [i % 2], "latency": 900.0}
+                  for i in range(50)]
+        with TestClient(app) as client:
+            seen["status"] = client.post("/api/v1/projects/lean/events", json=events).status_code
+        # Leaving the client stopped the pipeline, which folds the spool and flushes the archive.
+        seen["archived"] = len(list(data.glob("archive/project=lean/endpoint_id=ep1/date=*/part-*.parquet")))
+        seen["ingested"] = loaded()
+    print(json.dumps(seen))
+    """
+).replace("__HEAVY__", repr(HEAVY))
+
+
+def probe(data_dir: Path, phase: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(data_dir), phase], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_serving_queries_and_the_controller_on_empty_windows_load_no_heavy_library(tmp_path: Path) -> None:
+    seen = probe(tmp_path, "serve")
+    assert seen["import"] == [], "import grafana_proxy.app"
+    assert seen["create_app"] == [], "create_app"
+    # The probe did what it claims: the controller analysed (empty) windows, the queries answered.
+    assert seen["analysed"] == ["histogram-data-drift", "model-performance", "system-performance"]
+    assert [row[0] for row in seen["list_endpoints"][0]["rows"]] == ["ep1"]
+    assert seen["metrics_status"] == 200
+    assert seen["search"] == ["lean"]
+    assert seen["served"] == [], "queries and the controller's empty windows"
+
+
+def test_ingest_writes_the_archive_with_pyarrow_alone(tmp_path: Path) -> None:
+    seen = probe(tmp_path, "ingest")
+    assert seen["import"] == []
+    assert seen["status"] == 202
+    assert seen["archived"] == 1
+    assert seen["ingested"] == ["pyarrow"]
