@@ -62,7 +62,9 @@ def copy_reset(source: Path, target: Path) -> None:
         dst.close()
 
 
-def measure(profile: Profile, kept: Path, work: Path, settle_s: float) -> tuple[Row, list[dict[str, Any]]]:
+def measure(
+    profile: Profile, kept: Path, work: Path, settle_s: float, log: Path | None = None
+) -> tuple[Row, list[dict[str, Any]]]:
     copy_reset(kept / "data", work / "data")
     data = reuse.load_seeded(work)
     read_key, write_key = seeddata.create_keys(work / "data")
@@ -88,6 +90,8 @@ def measure(profile: Profile, kept: Path, work: Path, settle_s: float) -> tuple[
             step(f"settle {settle_s - (deadline - time.monotonic()):.0f} s")
     finally:
         ours.stop()
+        if log is not None:
+            shutil.copyfile(ours.log_path, log)
     peak = steps[-1]["VmHWM"]
     row = Row("M1", "peak RSS of our server (VmHWM) over queries and ingest", "MB", "<= 200 MB", ours=peak)
     row.met = peak <= 200
@@ -100,13 +104,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", type=Path, required=True, help="a work dir kept by a full run (--work-dir --keep)")
     parser.add_argument("--quick", action="store_true", help="the quick profile's ingest size")
     parser.add_argument("--settle", type=float, default=60.0, help="seconds to keep sampling after I1")
-    parser.add_argument("--out", type=Path, default=None, help="JSON results (default benchmarks/out/<profile>-m1.json)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="JSON results (default benchmarks/out/<profile>-m1.json)"
+    )
+    parser.add_argument("--log", type=Path, default=None, help="keep a copy of the server's log here")
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL
     work = Path(tempfile.mkdtemp(prefix="benchmark-m1-"))
     began = time.time()
     try:
-        row, _steps = measure(profile, args.reuse, work, args.settle)
+        row, _steps = measure(profile, args.reuse, work, args.settle, args.log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result = {

@@ -30,6 +30,7 @@ _REASONS = {
     413: "payload too large",
     422: "validation error",
     503: "service unavailable",
+    507: "insufficient storage",
 }
 
 

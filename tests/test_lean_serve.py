@@ -1,10 +1,14 @@
-"""The serve process stays lean: answering queries never loads pandas, pyarrow or scipy, and ingest
-needs pyarrow (to write the Parquet archive) but not pandas.
+"""The serve process stays lean: answering queries, and a controller walking windows that hold no
+events, never load pandas, pyarrow or scipy; ingest loads pyarrow (to write the Parquet archive) but
+not scipy.
 
 Each library costs tens of MB resident (M1 in benchmarks/RESULTS.md: ``import grafana_proxy.app``
 was 174 MB with them, 93 MB without). A module-level import anywhere on the app's import chain brings
 them back, so this checks ``sys.modules`` of a fresh interpreter (the test process itself has them
-loaded by other tests). It checks what is imported, not how long anything takes."""
+loaded by other tests). It checks what is imported, not how long anything takes.
+
+pandas is not checked on the ingest side: pyarrow (26) imports it by itself, when installed, the first
+time ``pa.array`` converts Python values (its pandas shim asks whether the input is a pandas object)."""
 
 from __future__ import annotations
 
@@ -99,9 +103,9 @@ def test_serving_queries_and_the_controller_on_empty_windows_load_no_heavy_libra
     assert seen["served"] == [], "queries and the controller's empty windows"
 
 
-def test_ingest_writes_the_archive_with_pyarrow_alone(tmp_path: Path) -> None:
+def test_ingest_writes_the_archive_without_scipy(tmp_path: Path) -> None:
     seen = probe(tmp_path, "ingest")
     assert seen["import"] == []
     assert seen["status"] == 202
     assert seen["archived"] == 1
-    assert seen["ingested"] == ["pyarrow"]
+    assert "pyarrow" in seen["ingested"] and "scipy" not in seen["ingested"]

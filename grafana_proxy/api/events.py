@@ -4,6 +4,7 @@ The pipeline lives on ``app.state.ingest`` (see ``grafana_proxy.ingest.service.i
 
 from __future__ import annotations
 
+import errno
 from typing import Annotated, Any
 
 import orjson
@@ -13,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy.auth import WritableProject
 from grafana_proxy.errors import ApiError, json_response
-from grafana_proxy.ingest.events import InvalidEvent, parse_batch
+from grafana_proxy.ingest.events import InvalidEvent, check_batch
 from grafana_proxy.ingest.pipeline import IngestPipeline
 
 router = APIRouter(prefix="/api/v1/projects/{project}", tags=["ingest"])
@@ -27,6 +28,15 @@ def get_pipeline(request: Request) -> IngestPipeline:
 
 
 PipelineDep = Annotated[IngestPipeline, Depends(get_pipeline)]
+
+
+def spool_error(pipeline: IngestPipeline, exc: OSError) -> ApiError:
+    """The spool could not take the batch (nothing of it is kept): 507 when the disk is full, else 503."""
+    where = pipeline.spool.directory
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ApiError(507, f"no space left for the event spool in {where}: free disk space, then retry", "disk full")
+    reason = exc.strerror or type(exc).__name__
+    return ApiError(503, f"cannot write the event spool in {where} ({reason}): fix the data directory, then retry")
 
 
 @router.post(
@@ -45,7 +55,7 @@ async def post_events(project: WritableProject, request: Request, pipeline: Pipe
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"body is not valid JSON: {exc}", "invalid JSON") from None
     try:
-        events = parse_batch(project, payload, pipeline.config.ingest_max_batch_events)
+        accepted = check_batch(project, payload, pipeline.config.ingest_max_batch_events)
     except InvalidEvent as exc:
         return json_response(
             {
@@ -56,6 +66,11 @@ async def post_events(project: WritableProject, request: Request, pipeline: Pipe
             },
             400,
         )
-    # fsync is blocking: keep it off the event loop.
-    await run_in_threadpool(pipeline.submit, events)
-    return json_response({"accepted": len(events), "durable": True}, 202)
+    # fsync is blocking: keep it off the event loop. Concurrent requests share one fsync (group commit), and
+    # the batch is spooled as the bytes the client sent: the pipeline normalises it when it folds it.
+    try:
+        if accepted:
+            await run_in_threadpool(pipeline.submit_raw, project, body)
+    except OSError as exc:
+        raise spool_error(pipeline, exc) from None
+    return json_response({"accepted": accepted, "durable": True}, 202)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from typing import Any
 
 from grafana_proxy.archive.layout import (
+    ArchiveColumns,
+    columns_to_table,
     day,
     open_root,
     partition_path,
-    rows_to_table,
     write_atomic,
 )
 from grafana_proxy.ingest.events import NormalEvent
@@ -24,7 +24,7 @@ class ArchiveBuffer:
         self.url = url
         self._fs, self._root = open_root(url)
         self._spool_id = spool_id
-        self._rows: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+        self._rows: dict[tuple[str, str, str], ArchiveColumns] = defaultdict(ArchiveColumns)
         self.first_seq: int | None = None
         self.size = 0
         self._since: float | None = None
@@ -34,17 +34,9 @@ class ArchiveBuffer:
             self.first_seq, self._since = seq, time.monotonic()
         rows = self._rows[(event.project, event.endpoint_uid, day(event.timestamp))]
         for index, (values, output) in enumerate(zip(event.rows or [[]], event.outputs or [None], strict=False)):
+            features = dict(zip(event.feature_names, values, strict=False))  # a repeated name: the last value wins
             rows.append(
-                {
-                    "timestamp": event.timestamp,
-                    "request_id": event.request_id,
-                    "row": index,
-                    "latency": event.latency,
-                    "error": event.error,
-                    "output": output,
-                    "raw": event.raw,
-                    "features": dict(zip(event.feature_names, values, strict=False)),
-                }
+                event.timestamp, event.request_id, index, event.latency, event.error, output, event.raw, features
             )
             self.size += 1
 
@@ -59,7 +51,7 @@ class ArchiveBuffer:
         written = []
         for (project, uid, date), rows in sorted(self._rows.items()):
             path = f"{partition_path(self._root, project, uid, date)}/part-{tag}.parquet"
-            write_atomic(self._fs, path, rows_to_table(rows))
+            write_atomic(self._fs, path, columns_to_table(rows))
             written.append(path)
         self._rows.clear()
         self.first_seq, self._since, self.size = None, None, 0

@@ -16,6 +16,7 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from grafana_proxy.app import create_app
+    from grafana_proxy.datadir import check_data_dirs
     from grafana_proxy.logs import setup_logging
 
     setup_logging(settings.log_level, settings.log_json)
@@ -25,6 +26,7 @@ def run_server(settings: Settings, host: str, port: int) -> None:
             f"reach {host}:{port} can read and write every project. Local experiments only.[/]"
         )
     try:
+        check_data_dirs(settings)
         app = create_app(settings)
     except (StoreUnavailable, ValueError) as error:
         raise fail(str(error)) from None

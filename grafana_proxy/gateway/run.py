@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import uvicorn
-from starlette.applications import Starlette
 
-from grafana_proxy.gateway.proxy import GatewayOptions, create_gateway_app
+from grafana_proxy.gateway.proxy import GatewayApp, GatewayOptions, create_gateway_app
 from grafana_proxy.gateway.recorder import CallRecorder
 from grafana_proxy.gateway.table import CallTable
 from grafana_proxy.ingest.config import pipeline_config
@@ -32,7 +31,7 @@ def function_name(service_url: str) -> str:
 
 @dataclass
 class Gateway:
-    app: Starlette
+    app: GatewayApp
     pipeline: IngestPipeline
     stop: Callable[[], None]  # idempotent: folds the spool, closes the audit table (runs at lifespan end too)
 

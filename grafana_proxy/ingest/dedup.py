@@ -28,6 +28,9 @@ CREATE INDEX IF NOT EXISTS request_ids_seen ON request_ids (seen_ms);
 """
 
 
+_FIRSTS = "SELECT request_id, position FROM request_ids WHERE project = ?"
+
+
 class DedupIndex:
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
@@ -48,15 +51,17 @@ class DedupIndex:
                     [(p, r, pos, now) for p, r, pos in keys],
                 )
                 first: dict[tuple[str, str], int] = {}
-                for chunk_start in range(0, len(keys), 400):
-                    chunk = keys[chunk_start : chunk_start + 400]
-                    where = " OR ".join(["(project = ? AND request_id = ?)"] * len(chunk))
-                    params = [v for p, r, _ in chunk for v in (p, r)]
-                    for project, request_id, position in self._db.execute(
-                        f"SELECT project, request_id, position FROM request_ids WHERE {where}",
-                        params,
-                    ):
-                        first[(project, request_id)] = position
+                by_project: dict[str, list[str]] = {}
+                for project, request_id, _ in keys:
+                    by_project.setdefault(project, []).append(request_id)
+                for project, ids in by_project.items():
+                    # One primary-key range probe per id (an OR chain of (project, id) pairs was slower).
+                    for chunk_start in range(0, len(ids), 500):
+                        chunk = ids[chunk_start : chunk_start + 500]
+                        marks = ",".join("?" * len(chunk))
+                        query = f"{_FIRSTS} AND request_id IN ({marks})"
+                        for request_id, position in self._db.execute(query, [project, *chunk]):
+                            first[(project, request_id)] = position
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

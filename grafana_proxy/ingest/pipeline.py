@@ -12,6 +12,7 @@ import fcntl
 import json
 import logging
 import os
+import sys
 import threading
 import time
 import uuid
@@ -25,7 +26,7 @@ import orjson
 from grafana_proxy.archive.writer import ArchiveBuffer
 from grafana_proxy.ingest.config import PipelineConfig
 from grafana_proxy.ingest.dedup import DedupIndex
-from grafana_proxy.ingest.events import NormalEvent
+from grafana_proxy.ingest.events import NormalEvent, parse_batch
 from grafana_proxy.ingest.registry import EndpointRegistry
 from grafana_proxy.ingest.spool import Spool, SpoolReader
 from grafana_proxy.ingest.windows import EndpointWindows, Windows
@@ -33,7 +34,15 @@ from grafana_proxy.model import SeriesKind
 from grafana_proxy.stores.base import Point, Stores
 
 log = logging.getLogger(__name__)
+_GROUP_BYTES = 1 << 20  # spool records folded together, by payload size (~5,000 events)
 _POSITION_BITS = 20  # event position = spool seq << 20 | index in batch (batches are capped far below 2**20)
+
+
+def _events_of(record: Any) -> list[NormalEvent]:
+    """A spool record's events: a raw batch from the events API, or normalised events (gateway, tests)."""
+    if isinstance(record, dict):
+        return parse_batch(record["project"], record["batch"], sys.maxsize)
+    return [NormalEvent.from_json(d) for d in record]
 
 
 class SpoolLocked(RuntimeError):
@@ -72,7 +81,9 @@ class IngestPipeline:
         for item in state.get("windows", []):
             self._windows.endpoints[(item["project"], item["uid"])] = EndpointWindows.from_json(item["state"])
         self._archive = ArchiveBuffer(self.config.archive_url, self.spool_id)
-        self._touched: set[tuple[str, str]] = set()
+        # Endpoints folded but not yet written to their records; kept in the snapshot, because a rebuild
+        # replays only records after its position and would otherwise never write these.
+        self._touched: set[tuple[str, str]] = {(p, u) for p, u in state.get("touched", [])}
         pending = state.get("pending")
         if pending:
             self._redo_archive(pending["from"], pending["to"])
@@ -85,6 +96,13 @@ class IngestPipeline:
         if not events:
             return 0
         seq = self.spool.append(orjson.dumps(list(events)))  # orjson serialises dataclasses natively
+        self._wake.set()
+        return seq
+
+    def submit_raw(self, project: str, batch: bytes) -> int:
+        """Make a batch durable as the client sent it (JSON bytes that ``check_batch`` accepted): no
+        re-encoding on the request path; the fold normalises it (``parse_batch`` is deterministic)."""
+        seq = self.spool.append(b'{"project":' + orjson.dumps(project) + b',"batch":' + batch + b"}")
         self._wake.set()
         return seq
 
@@ -103,6 +121,7 @@ class IngestPipeline:
             "spool_id": self.spool_id,
             "position": self._position,
             "pending": pending,
+            "touched": sorted(self._touched),
             "windows": [
                 {"project": p, "uid": u, "state": ep.to_json()} for (p, u), ep in self._windows.endpoints.items()
             ],
@@ -116,20 +135,25 @@ class IngestPipeline:
 
     # -- the fold -------------------------------------------------------------------------------------------
 
-    def _decode(self, seq: int, payload: bytes) -> list[NormalEvent]:
-        """The events of one spool record that are first occurrences of their request_id."""
-        events = [NormalEvent.from_json(d) for d in orjson.loads(payload)]
-        keys = [(e.project, e.request_id, seq << _POSITION_BITS | i) for i, e in enumerate(events)]
+    def _decode(self, records: Sequence[tuple[int, bytes]]) -> list[tuple[int, NormalEvent]]:
+        """The events of spool records that are first occurrences of their request_id, each with its record's
+        sequence number. Several records at once: one dedup transaction for all of them."""
+        decoded = [
+            (seq, index, event)
+            for seq, payload in records
+            for index, event in enumerate(_events_of(orjson.loads(payload)))
+        ]
+        keys = [(e.project, e.request_id, seq << _POSITION_BITS | i) for seq, i, e in decoded]
         firsts = self._dedup.first_occurrences(keys)
-        fresh = [e for e, first in zip(events, firsts, strict=True) if first]
-        for event in fresh:
+        fresh = [(seq, e) for (seq, _, e), first in zip(decoded, firsts, strict=True) if first]
+        for _, event in fresh:
             event.feature_names = self._registry.feature_names(event)
         return fresh
 
-    def _apply(self, seq: int, events: list[NormalEvent]) -> None:
+    def _apply(self, events: list[tuple[int, NormalEvent]]) -> None:
         samples: dict[tuple[str, str], list[Point]] = defaultdict(list)
         every = max(self.config.sample_window, 1)
-        for event in events:
+        for seq, event in events:
             key = (event.project, event.endpoint_uid)
             state = self._windows.add(
                 event.project,
@@ -157,9 +181,8 @@ class IngestPipeline:
         reader = SpoolReader(self.spool, first - 1)
         while True:
             records = [(s, p) for s, p in reader.read() if s <= last]
-            for seq, payload in records:
-                for event in self._decode(seq, payload):
-                    self._archive.add(seq, event)
+            for seq, event in self._decode(records):
+                self._archive.add(seq, event)
             if not records or records[-1][0] >= last:
                 break
         self._archive.flush()
@@ -169,9 +192,17 @@ class IngestPipeline:
         """Fold up to ``max_records`` new spool records; return how many were read."""
         with self._work:
             records = self._reader.read(max_records)
-            for seq, payload in records:
-                self._apply(seq, self._decode(seq, payload))
-                self._position = seq
+            # Records are folded in groups (the gateway spools a few calls per record): one dedup transaction
+            # and one series write per endpoint for the group instead of per record.
+            group: list[tuple[int, bytes]] = []
+            size = 0
+            for index, record in enumerate(records):
+                group.append(record)
+                size += len(record[1])
+                if size >= _GROUP_BYTES or index == len(records) - 1:
+                    self._apply(self._decode(group))
+                    self._position = group[-1][0]
+                    group, size = [], 0
             return len(records)
 
     def flush_windows(self, now_ms: int | None = None) -> int:

@@ -1,7 +1,8 @@
 """The write path's bulk work: numpy helpers that dedupe a batch of points and aggregate it into rollup
 rows, and the driver-level SQL that inserts raw points and merges rollup rows in as few round trips
 as each backend allows (SQLite: executemany in C; PostgreSQL: one ``unnest`` statement per table;
-MySQL: PyMySQL's multi-row executemany).
+MySQL: PyMySQL's multi-row executemany). The read side's SQL over the same tiers (``bucket_query``)
+and its driver-level row fetch (``driver_rows``) live here too.
 
 Why driver SQL instead of SQLAlchemy Core here: Core's per-row parameter processing costs more than
 the database work for 100k-point batches; these statements are fixed and built from constant names."""
@@ -13,7 +14,19 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, CursorResult
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Select,
+    Table,
+    and_,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.engine.cursor import CursorFetchStrategy
 
 IntArray = npt.NDArray[np.int64]
@@ -195,3 +208,46 @@ def driver_rows(result: CursorResult[Any]) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in result]  # SQLAlchemy buffered the rows itself
     finally:
         result.close()
+
+
+def bucket_query(
+    table: Table,
+    raw: bool,
+    size: int,
+    step: int,
+    agg: str,
+    series_ids: Select[int],
+    low: int | BindParameter[int],
+    high: int | BindParameter[int],
+) -> Select[int, int, float]:
+    """One statement for every series: (series_id, bucket start, aggregate) ordered by series, bucket.
+    The step is inlined as a literal so the GROUP BY expression is textually the select's expression
+    (PostgreSQL rejects them as different when each carries its own bind parameter)."""
+    time_col = table.c.ts if raw else table.c.bucket
+    bucket = (time_col - time_col % literal_column(str(int(step)), BigInteger)).label("b")
+    where = and_(table.c.series_id.in_(series_ids.scalar_subquery()), time_col >= low, time_col < high)
+    if agg == "last":
+        last_ts = table.c.ts if raw else table.c.last_ts
+        groups = select(table.c.series_id, bucket, func.max(last_ts).label("mts")).where(where)
+        g = groups.group_by(table.c.series_id, bucket).subquery()
+        on: ColumnElement[bool] = and_(table.c.series_id == g.c.series_id, last_ts == g.c.mts)
+        if not raw:  # use the primary key: the row holding mts is the tier bucket containing it
+            on = and_(on, table.c.bucket == g.c.mts - g.c.mts % literal_column(str(size), BigInteger))
+        value_col = table.c.value if raw else table.c["last"]
+        return select(g.c.series_id, g.c.b, value_col).select_from(table).join(g, on).order_by(g.c.series_id, g.c.b)
+    value: ColumnElement[float]
+    if raw:
+        v = table.c.value
+        value = {"avg": func.avg(v), "min": func.min(v), "max": func.max(v), "sum": func.sum(v), "count": func.count()}[
+            agg
+        ]
+    else:
+        value = {
+            "avg": func.sum(table.c["sum"]) / func.sum(table.c["count"]),
+            "min": func.min(table.c["min"]),
+            "max": func.max(table.c["max"]),
+            "sum": func.sum(table.c["sum"]),
+            "count": func.sum(table.c["count"]),
+        }[agg]
+    stmt = select(table.c.series_id, bucket, value.label("v")).where(where)
+    return stmt.group_by(table.c.series_id, bucket).order_by(table.c.series_id, bucket)

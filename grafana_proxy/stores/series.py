@@ -18,15 +18,13 @@ from itertools import chain
 
 import numpy as np
 from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
     Connection,
     Select,
     Table,
     and_,
+    bindparam,
     delete,
     func,
-    literal_column,
     select,
 )
 
@@ -39,6 +37,7 @@ from grafana_proxy.stores.rollup import (
     FloatArray,
     IntArray,
     aggregate,
+    bucket_query,
     driver_rows,
     drop_existing,
     insert_points,
@@ -50,6 +49,8 @@ _S = schema.series
 _P = schema.points
 AGGREGATIONS: tuple[str, ...] = ("avg", "min", "max", "sum", "count", "last")
 SeriesKey = tuple[str, str, str, str]  # project, endpoint uid, kind, name
+STATEMENT_CACHE_SIZE = 256
+QueryStatements = tuple[Select[int, str, str], Select[int, int, float]]  # series lookup, bucket query
 
 
 def wall_clock_ms() -> int:
@@ -65,6 +66,9 @@ class SqlSeriesStore:
         self.retention = dict(retention_ms)
         self.clock = clock
         self._ids: dict[SeriesKey, int] = {}
+        self._statements: dict[
+            tuple[str, int, str, bool, bool], tuple[Select[int, str, str], Select[int, int, float]]
+        ] = {}
 
     # -- series ids -----------------------------------------------------------------------------------
 
@@ -225,6 +229,37 @@ class SqlSeriesStore:
             stmt = stmt.where(_S.c.name.in_(list(names)))
         return stmt
 
+    def _query_statements(
+        self,
+        table: Table,
+        raw: bool,
+        size: int,
+        step: int,
+        agg: str,
+        uids: Sequence[str] | None,
+        names: Sequence[str] | None,
+    ) -> QueryStatements:
+        """The (series lookup, bucket query) statements of ``query``, with bound parameters (project,
+        kind, uids, names, low, high) and built once per shape: building a statement and its cache key
+        cost more than running it on a one-series panel. The step is part of the shape (see
+        ``bucket_query``); a dashboard uses a handful of steps, and the cache is bounded anyway."""
+        key = (table.name, step, agg, uids is not None, names is not None)
+        found = self._statements.get(key)
+        if found is None:
+            series_sel = select(_S.c.id, _S.c.endpoint_uid, _S.c.name).where(
+                _S.c.project == bindparam("project"), _S.c.kind == bindparam("kind")
+            )
+            if uids is not None:
+                series_sel = series_sel.where(_S.c.endpoint_uid.in_(bindparam("uids", expanding=True)))
+            if names is not None:
+                series_sel = series_sel.where(_S.c.name.in_(bindparam("names", expanding=True)))
+            ids = series_sel.with_only_columns(_S.c.id)
+            found = (series_sel, bucket_query(table, raw, size, step, agg, ids, bindparam("low"), bindparam("high")))
+            if len(self._statements) >= STATEMENT_CACHE_SIZE:
+                self._statements.clear()
+            self._statements[key] = found
+        return found
+
     def choose_tier(self, time_range: TimeRange, step_ms: int) -> tuple[str, Table, int, int]:
         """(tier name, table, tier size, effective step) for a query. A tier qualifies when its bucket
         fits in the step and its retention still covers the range start; the coarsest one wins."""
@@ -251,15 +286,19 @@ class SqlSeriesStore:
         if agg not in AGGREGATIONS:
             raise ValueError(f"aggregation {agg!r} is not one of {', '.join(AGGREGATIONS)}")
         tier, table, size, step = self.choose_tier(time_range, step_ms)
-        series_sel = self._series_filter(project, endpoint_uids, str(kind), names)
+        series_sel, stmt = self._query_statements(table, tier == "raw", size, step, agg, endpoint_uids, names)
         # Whole step buckets: the first bucket starts at the range start rounded down to the step.
-        low = time_range.start - time_range.start % step
-        stmt = _bucket_query(
-            table, tier == "raw", size, step, agg, series_sel.with_only_columns(_S.c.id), low, time_range.end
-        )
+        params = {
+            "project": project,
+            "kind": str(kind),
+            "uids": list(endpoint_uids or ()),
+            "names": list(names or ()),
+            "low": time_range.start - time_range.start % step,
+            "high": time_range.end,
+        }
         with self.db.read() as conn:
-            labels = {sid: (uid, name) for sid, uid, name in conn.execute(series_sel)}
-            rows = driver_rows(conn.execute(stmt)) if labels else []
+            labels = {sid: (uid, name) for sid, uid, name in conn.execute(series_sel, params)}
+            rows = driver_rows(conn.execute(stmt, params)) if labels else []
         if not rows:
             return []
         # Every cell is a number (PostgreSQL's sums may be Decimal): one float64 pass over all cells.
@@ -313,39 +352,3 @@ class SqlSeriesStore:
                 cutoff = now_ms - self.retention[tier]
                 deleted[tier] = conn.execute(delete(table).where(table.c.bucket < cutoff)).rowcount
         return deleted
-
-
-def _bucket_query(
-    table: Table, raw: bool, size: int, step: int, agg: str, series_ids: Select[int], low: int, high: int
-) -> Select[int, int, float]:
-    """One statement for every series: (series_id, bucket start, aggregate) ordered by series, bucket.
-    The step is inlined as a literal so the GROUP BY expression is textually the select's expression
-    (PostgreSQL rejects them as different when each carries its own bind parameter)."""
-    time_col = table.c.ts if raw else table.c.bucket
-    bucket = (time_col - time_col % literal_column(str(int(step)), BigInteger)).label("b")
-    where = and_(table.c.series_id.in_(series_ids.scalar_subquery()), time_col >= low, time_col < high)
-    if agg == "last":
-        last_ts = table.c.ts if raw else table.c.last_ts
-        groups = select(table.c.series_id, bucket, func.max(last_ts).label("mts")).where(where)
-        g = groups.group_by(table.c.series_id, bucket).subquery()
-        on: ColumnElement[bool] = and_(table.c.series_id == g.c.series_id, last_ts == g.c.mts)
-        if not raw:  # use the primary key: the row holding mts is the tier bucket containing it
-            on = and_(on, table.c.bucket == g.c.mts - g.c.mts % literal_column(str(size), BigInteger))
-        value_col = table.c.value if raw else table.c["last"]
-        return select(g.c.series_id, g.c.b, value_col).select_from(table).join(g, on).order_by(g.c.series_id, g.c.b)
-    value: ColumnElement[float]
-    if raw:
-        v = table.c.value
-        value = {"avg": func.avg(v), "min": func.min(v), "max": func.max(v), "sum": func.sum(v), "count": func.count()}[
-            agg
-        ]
-    else:
-        value = {
-            "avg": func.sum(table.c["sum"]) / func.sum(table.c["count"]),
-            "min": func.min(table.c["min"]),
-            "max": func.max(table.c["max"]),
-            "sum": func.sum(table.c["sum"]),
-            "count": func.sum(table.c["count"]),
-        }[agg]
-    stmt = select(table.c.series_id, bucket, value.label("v")).where(where)
-    return stmt.group_by(table.c.series_id, bucket).order_by(table.c.series_id, bucket)

@@ -165,11 +165,11 @@ def run_root(*args: str) -> None:
 
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MiB tmpfs: a real filesystem that fills up (ENOSPC) like a full disk."""
+    """A 16 MiB tmpfs: a real filesystem that fills up (ENOSPC) like a full disk."""
     _require_root("mounting a size-limited tmpfs")
     mount_point = tmp_path / "small"
     mount_point.mkdir()
-    run_root("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point))
+    run_root("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount_point))
     try:
         yield mount_point
     finally:

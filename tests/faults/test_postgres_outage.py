@@ -83,6 +83,11 @@ def test_postgres_down_then_back_fails_fast_recovers_and_keeps_every_acknowledge
     time.sleep(1.0)
     ready = httpx.get(f"{server.url}/readyz", timeout=FAIL_FAST_SECONDS)
     assert ready.status_code == 503 and ready.json()["message"], ready.text
+    # The write API needs the database itself: refused the same way, nothing half-written.
+    put = httpx.put(
+        f"{server.url}/api/v1/projects/{PROJECT}/model-endpoints/ep-a", json={"labels": {"x": "1"}}, timeout=10
+    )
+    assert put.status_code == 503 and "unavailable" in put.json()["message"], put.text
     time.sleep(3.0)
 
     traffic.phase = "restarting"

@@ -21,7 +21,7 @@ from tests.faults.traffic import PREFIX, REQUEST_TIMEOUT
 PROJECT = "rw"
 ENDPOINTS = sorted(f"ep-{i}" for i in range(12))
 READERS, POSTERS = 4, 2
-SECONDS = 4.0
+SECONDS = 3.0
 DAY = 86_400_000
 BASE_TS = int(time.time() * 1000) - DAY // 2  # metric points go forward from here, one a minute
 
