@@ -34,6 +34,8 @@ from grafana_proxy.model import SeriesKind
 from grafana_proxy.stores.base import Point, Stores
 
 log = logging.getLogger(__name__)
+_STEP_RECORDS = 200
+_FOLD_PAUSE_SECONDS = 0.2
 _GROUP_BYTES = 1 << 20  # spool records folded together, by payload size (~5,000 events)
 _POSITION_BITS = 20  # event position = spool seq << 20 | index in batch (batches are capped far below 2**20)
 
@@ -250,7 +252,7 @@ class IngestPipeline:
         )
 
     def _step(self) -> None:
-        read = self.process_available()
+        read = self.process_available(_STEP_RECORDS)
         if time.monotonic() - self._last_window_flush >= self.config.window_period_seconds:
             self.flush_windows()
         if self._archive_due():
@@ -261,6 +263,11 @@ class IngestPipeline:
         if not read:
             self._wake.wait(0.2)
             self._wake.clear()
+        elif read < _STEP_RECORDS:
+            # Caught up: let the next records gather for a moment. Each fold step has a fixed cost (a dedup
+            # transaction, a series write per endpoint) that would otherwise be paid per small record, on
+            # the same GIL as the request path.
+            self._stop.wait(_FOLD_PAUSE_SECONDS)
 
     def _run(self) -> None:
         while not self._stop.is_set():

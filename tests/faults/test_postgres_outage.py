@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,10 @@ PROJECT = "faults"
 ENDPOINTS = ("ep-a", "ep-b")
 LATE = "ep-late"  # first seen while the database is down: registered once it is back
 FAIL_FAST_SECONDS = 5.0  # "not hang": a 503 must come well before a Grafana panel's own timeout
+
+
+def _always(uid: str) -> Callable[[int], str]:
+    return lambda _: uid
 
 
 def _wait_ready(server: ServeProcess, expect: int, deadline_seconds: float) -> None:
@@ -51,7 +56,8 @@ def _archived(data_dir: Path) -> Counter[str]:
     counts: Counter[str] = Counter()
     for uid in (*ENDPOINTS, LATE):
         frame = read_window(archive, PROJECT, uid, 0, 2**42)
-        counts.update(frame["request_id"]) if len(frame) else None
+        if len(frame):
+            counts.update(frame["request_id"])
     return counts
 
 
@@ -71,7 +77,7 @@ def test_postgres_down_then_back_fails_fast_recovers_and_keeps_every_acknowledge
 
     traffic = Traffic(server.url)
     for k, uid in enumerate(ENDPOINTS):
-        traffic.add_poster(PROJECT, lambda n, uid=uid: uid, f"p{k}")
+        traffic.add_poster(PROJECT, _always(uid), f"p{k}")
     traffic.add_reader(PROJECT)
     traffic.add_reader(PROJECT)
     time.sleep(2.0)
