@@ -131,10 +131,18 @@ class Controller:
             horizon = now - self.config.delay_ms - app.delay_ms(params)
             for start in self.due_windows(record, progress.get((app.name, record.uid)), horizon):
                 plan.setdefault(start, []).append(app)
-        for start in sorted(plan):
-            if self.stopping.is_set():
-                return
-            self._window(project, record, start, plan[start], params, summary)
+        # End of the last empty window per application, not yet recorded: a run of empty windows (a
+        # quiet endpoint, or catching up after downtime) costs one schedule write, not one per window.
+        # Redoing them after a crash is harmless: they are empty.
+        pending: dict[str, int] = {}
+        try:
+            for start in sorted(plan):
+                if self.stopping.is_set():
+                    return
+                self._window(project, record, start, plan[start], params, summary, pending)
+        finally:
+            for name, end in pending.items():
+                self.schedules.advance(project, name, record.uid, end)
 
     def _window(
         self,
@@ -144,6 +152,7 @@ class Controller:
         applications: Sequence[MonitoringApplication],
         params: Mapping[str, Any],
         summary: PassSummary,
+        pending: dict[str, int],
     ) -> None:
         """One window for the applications due on it. Its own frame so the window's events (and the stats
         cached on it) are released on return, before the next window is read, not when it is replaced."""
@@ -154,8 +163,10 @@ class Controller:
             summary.windows += 1
             if window is None:
                 summary.empty += 1
-            else:
-                self._run(project, app, window, start, end, params, summary)
+                pending[app.name] = end
+                continue
+            self._run(project, app, window, start, end, params, summary)
+            pending.pop(app.name, None)
             self.schedules.advance(project, app.name, record.uid, end)
 
     def _run(
