@@ -34,7 +34,9 @@ from grafana_proxy.model import SeriesKind
 from grafana_proxy.stores.base import Point, Stores
 
 log = logging.getLogger(__name__)
-_STEP_RECORDS = 200
+# Spool records per fold step: the archive's size limit is checked between steps, so this bounds what a
+# step can add to the buffer (20 events-API batches of <= 1,000 events; the gateway's records hold ~10 calls).
+_STEP_RECORDS = 20
 _FOLD_PAUSE_SECONDS = 0.2
 _GROUP_BYTES = 1 << 20  # spool records folded together, by payload size (~5,000 events)
 _POSITION_BITS = 20  # event position = spool seq << 20 | index in batch (batches are capped far below 2**20)
