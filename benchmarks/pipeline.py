@@ -1,6 +1,6 @@
-"""I1 (events API ingest), G1 (gateway overhead) and D1 (drift computation). Each needs a part that the
-pipeline engineer is building; when that part is not there yet, the row says "pending" with the reason
-instead of failing the run, and the measurement is ready for when it lands."""
+"""I1 (events API ingest), G1 (gateway overhead) and D1 (drift computation). When a part they measure
+cannot be imported (a partial install), the row says "pending" with the reason instead of failing the
+whole run."""
 
 from __future__ import annotations
 

@@ -73,9 +73,9 @@ COUNT_5M = "predictions_count_5m"
 COUNT_1H = "predictions_count_1h"
 ERROR_COUNT = "error_count"
 DRIFT_METRICS = ("tvd_mean", "hellinger_mean", "kld_mean")
-# Needs the pipeline (see the dashboards report): errors / requests of the 5-minute window, 0..1.
+# Written by the stream windows: failed / all requests of the 5-minute window, 0..1.
 ERROR_RATE = "error_rate"
 DRIFT_APP = "histogram-data-drift"
 DRIFT_RESULT = "general_drift"
-# Needs the pipeline: the application name of the built-in model-performance app (issue 3 §6).
+# The built-in model-performance application (accuracy/F1 or MAE/RMSE from ground truth).
 MODEL_PERFORMANCE_APP = "model-performance"
