@@ -71,6 +71,19 @@ def _window_files(fs: fsspec.AbstractFileSystem, root: str, project: str, uid: s
     return files
 
 
+def archived_days(url: str, project: str, endpoint_uid: str) -> frozenset[str]:
+    """The dates (YYYY-MM-DD) that have a partition for this endpoint: one directory listing, so the
+    controller can skip a month of empty windows without looking at each one."""
+    fs, root = open_root(url)
+    try:
+        names = fs.ls(f"{root}/project={project}/endpoint_id={endpoint_uid}", detail=False)
+    except FileNotFoundError:
+        return frozenset()
+    return frozenset(
+        str(name).rsplit("/", 1)[-1].removeprefix("date=") for name in names if "date=" in str(name).rsplit("/", 1)[-1]
+    )
+
+
 def read_window(url: str, project: str, endpoint_uid: str, start_ms: int, end_ms: int) -> pd.DataFrame:
     """Raw rows of one endpoint with ``start_ms <= timestamp < end_ms``, ordered by time.
 

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -75,8 +76,11 @@ class Controller:
         config: MonitoringConfig,
         ground_truth: GroundTruthStore | None = None,
         clock: Callable[[], int] = now_ms,
+        archived_days: Callable[[str, str], frozenset[str]] | None = None,
     ) -> None:
         self.stores = stores
+        # (project, uid) -> dates with archived events; None = ask the reader for every window.
+        self.archived_days = archived_days
         self.schedules = schedules
         self.reader = reader
         self.applications = list(applications)
@@ -135,10 +139,17 @@ class Controller:
         # quiet endpoint, or catching up after downtime) costs one schedule write, not one per window.
         # Redoing them after a crash is harmless: they are empty.
         pending: dict[str, int] = {}
+        days = None if self.archived_days is None else self.archived_days(project, record.uid)
         try:
             for start in sorted(plan):
                 if self.stopping.is_set():
                     return
+                if days is not None and not _touches(days, start, start + self.config.period_ms):
+                    summary.windows += len(plan[start])
+                    summary.empty += len(plan[start])
+                    for app in plan[start]:
+                        pending[app.name] = start + self.config.period_ms
+                    continue
                 self._window(project, record, start, plan[start], params, summary, pending)
         finally:
             for name, end in pending.items():
@@ -223,6 +234,14 @@ class Controller:
             stop.wait(max(1.0, (next_due - self.clock()) / 1000))
 
 
+def _touches(days: frozenset[str], start_ms: int, end_ms: int) -> bool:
+    """Whether a window's UTC days include one with archived events."""
+    first, last = start_ms // 86_400_000, (max(end_ms, start_ms + 1) - 1) // 86_400_000
+    return any(
+        datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d") in days for day in range(first, last + 1)
+    )
+
+
 def _checked(outputs: Sequence[Output]) -> list[Output]:
     """Refuse what the stores cannot hold, so it is reported as the application's error."""
     checked: list[Output] = []
@@ -240,14 +259,15 @@ def _checked(outputs: Sequence[Output]) -> list[Output]:
 
 def build_controller(settings: Settings, stores: Stores) -> Controller:
     """The controller as ``serve`` and ``grafana-proxy controller`` run it."""
-    from grafana_proxy.archive.reader import read_archived_window
+    from grafana_proxy.archive.reader import archived_days, read_archived_window
     from grafana_proxy.stores.ground_truth import monitoring_stores
 
     config = monitoring_config(settings)
     applications = discover(config.application_paths).create(config.applications)
     ground_truth, schedules = monitoring_stores(stores)
     reader: WindowReader = partial(read_archived_window, config.archive_url)
-    return Controller(stores, schedules, reader, applications, config, ground_truth)
+    days = partial(archived_days, config.archive_url)
+    return Controller(stores, schedules, reader, applications, config, ground_truth, archived_days=days)
 
 
 def start_background(controller: Controller) -> Callable[[], None]:

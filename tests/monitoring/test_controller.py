@@ -142,3 +142,41 @@ def test_drift_application_through_the_controller_updates_record_metrics_and_res
         P, [UID], SeriesKind.metric, ["tvd_mean", "hellinger_mean", "kld_mean"], TimeRange(T0, T0 + 3 * PERIOD), MINUTE
     )
     assert {s.name for s in series} == {"tvd_mean", "hellinger_mean", "kld_mean"}
+
+
+def test_days_without_archived_events_are_skipped_without_reading_windows(
+    sqlite_stores: Stores, archive_url: str
+) -> None:
+    """With the archive's day listing, a month of empty windows costs no window reads; the schedule
+    still ends up where walking every window would have put it."""
+    from functools import partial
+
+    from grafana_proxy.archive.reader import archived_days, read_archived_window
+    from grafana_proxy.monitoring.config import MonitoringConfig
+    from grafana_proxy.monitoring.controller import Controller
+    from grafana_proxy.stores.ground_truth import monitoring_stores
+
+    day = 86_400_000
+    sqlite_stores.endpoints.upsert(P, UID, {"name": UID, "first_request": T0 - 3 * day})
+    write_archive(archive_url, P, UID, [event_row(T0 + MINUTE, "r1", {"x": 1.0})], tag="today")
+    reads: list[int] = []
+
+    def reader(project: str, uid: str, start: int, end: int) -> pd.DataFrame | None:
+        reads.append(start)
+        return read_archived_window(archive_url, project, uid, start, end)
+
+    ground_truth, schedules = monitoring_stores(sqlite_stores)
+    controller = Controller(
+        sqlite_stores,
+        schedules,
+        reader,
+        [RowCount()],
+        MonitoringConfig(window_delay_seconds=60, max_windows_per_pass=10_000),
+        ground_truth,
+        archived_days=partial(archived_days, archive_url),
+    )
+    summary = controller.run_once(now=T0 + 2 * PERIOD + DELAY)
+    assert summary.windows == 3 * 144 + 2 and not summary.failures
+    assert all(start >= T0 - T0 % day for start in reads)  # only the day with a partition was read
+    assert ends(sqlite_stores) == [T0 + PERIOD]  # the one window with an event
+    assert schedules.last_analyzed(P)[("row-count", UID)] == T0 + 2 * PERIOD
