@@ -14,10 +14,12 @@ from grafana_proxy.api import endpoints, events, ground_truth
 from grafana_proxy.auth import KeyVerifier
 from grafana_proxy.deps import StoresDep
 from grafana_proxy.errors import error_response, install_error_handlers, json_response
+from grafana_proxy.ingest.pipeline import IngestPipeline
 from grafana_proxy.ingest.service import ingest_lifespan
 from grafana_proxy.middleware import BodyLimitMiddleware, RequestLogMiddleware
 from grafana_proxy.monitoring.controller import build_controller, start_background
-from grafana_proxy.observability import install_metrics
+from grafana_proxy.observability import install_metrics, service_metrics
+from grafana_proxy.observability.service import IngestSnapshot
 from grafana_proxy.protocol import infinity, simplejson, simpod
 from grafana_proxy.settings import AuthMode, Settings
 from grafana_proxy.stores.base import Stores
@@ -72,13 +74,21 @@ def create_app(settings: Settings, stores: Stores | None = None) -> FastAPI:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background work of the serve process: the ingest pipeline (which replays the spool first) and,
-    unless it runs as its own process, the monitoring controller."""
+    unless it runs as its own process, the monitoring controller; both report to /metrics."""
     settings: Settings = app.state.settings
+    metrics = service_metrics(app)
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(ingest_lifespan(app))
+        pipeline: IngestPipeline = app.state.ingest
+        metrics.set_ingest_provider(
+            lambda: IngestSnapshot(
+                accepted_events_total=pipeline.accepted_events, backlog_records=pipeline.backlog_records()
+            )
+        )
+        stack.callback(metrics.set_ingest_provider, None)
         if settings.controller_in_serve:
-            halt = start_background(build_controller(settings, app.state.stores))
-            stack.callback(halt)
+            controller = build_controller(settings, app.state.stores, on_pass=metrics.observe_controller_run)
+            stack.callback(start_background(controller))
         yield
 
 

@@ -70,7 +70,7 @@ async def post_events(project: WritableProject, request: Request, pipeline: Pipe
     # the batch is spooled as the bytes the client sent: the pipeline normalises it when it folds it.
     try:
         if accepted:
-            await run_in_threadpool(pipeline.submit_raw, project, body)
+            await run_in_threadpool(pipeline.submit_raw, project, body, accepted)
     except OSError as exc:
         raise spool_error(pipeline, exc) from None
     return json_response({"accepted": accepted, "durable": True}, 202)

@@ -75,6 +75,7 @@ class IngestPipeline:
         self._registry = EndpointRegistry(stores.endpoints, self.spool_id)
         self._last_window_flush = 0.0
         self._last_prune = 0.0
+        self.accepted_events = 0  # made durable since start: /metrics turns it into the ingest rate
         self._recover()
 
     def _recover(self) -> None:
@@ -100,15 +101,21 @@ class IngestPipeline:
         if not events:
             return 0
         seq = self.spool.append(orjson.dumps(list(events)))  # orjson serialises dataclasses natively
+        self.accepted_events += len(events)
         self._wake.set()
         return seq
 
-    def submit_raw(self, project: str, batch: bytes) -> int:
+    def submit_raw(self, project: str, batch: bytes, count: int = 0) -> int:
         """Make a batch durable as the client sent it (JSON bytes that ``check_batch`` accepted): no
         re-encoding on the request path; the fold normalises it (``parse_batch`` is deterministic)."""
         seq = self.spool.append(b'{"project":' + orjson.dumps(project) + b',"batch":' + batch + b"}")
+        self.accepted_events += count
         self._wake.set()
         return seq
+
+    def backlog_records(self) -> int:
+        """Spool records written but not yet folded into the stores."""
+        return max(0, self.spool.next_seq - 1 - self._position)
 
     def _state_path(self) -> Path:
         return self._dir / "state.json"

@@ -77,10 +77,13 @@ class Controller:
         ground_truth: GroundTruthStore | None = None,
         clock: Callable[[], int] = now_ms,
         archived_days: Callable[[str, str], frozenset[str]] | None = None,
+        on_pass: Callable[[float, list[str]], None] | None = None,
     ) -> None:
         self.stores = stores
         # (project, uid) -> dates with archived events; None = ask the reader for every window.
         self.archived_days = archived_days
+        # Told (seconds, failing application names) after each pass of run_forever: /metrics.
+        self.on_pass = on_pass
         self.schedules = schedules
         self.reader = reader
         self.applications = list(applications)
@@ -220,15 +223,25 @@ class Controller:
         summary.results += len(results)
         summary.points += len(points)
 
+    def _failing_applications(self, summary: PassSummary) -> list[str]:
+        """Names for the failures of a pass: the application's, or "controller" for an endpoint that
+        could not be analysed at all (archive or database down)."""
+        names = {app.name for app in self.applications}
+        return sorted({f.split(" ", 1)[0] if f.split(" ", 1)[0] in names else "controller" for f in summary.failures})
+
     def run_forever(self, stop: threading.Event) -> None:
         """Pass after pass until ``stop`` is set; each pass starts when the next window is due."""
         self.stopping = stop
         while not stop.is_set():
             started = self.clock()
+            timer = time.perf_counter()
             try:
-                self.run_once(started)
+                failed = self._failing_applications(self.run_once(started))
             except Exception:  # e.g. the database is down: keep the loop alive, try again next period
                 log.exception("monitoring pass failed")
+                failed = ["controller"]
+            if self.on_pass is not None:
+                self.on_pass(time.perf_counter() - timer, failed)
             period = self.config.period_ms
             next_due = (started - self.config.delay_ms) // period * period + period + self.config.delay_ms
             stop.wait(max(1.0, (next_due - self.clock()) / 1000))
@@ -257,7 +270,9 @@ def _checked(outputs: Sequence[Output]) -> list[Output]:
     return checked
 
 
-def build_controller(settings: Settings, stores: Stores) -> Controller:
+def build_controller(
+    settings: Settings, stores: Stores, on_pass: Callable[[float, list[str]], None] | None = None
+) -> Controller:
     """The controller as ``serve`` and ``grafana-proxy controller`` run it."""
     from grafana_proxy.archive.reader import archived_days, read_archived_window
     from grafana_proxy.stores.ground_truth import monitoring_stores
@@ -267,7 +282,9 @@ def build_controller(settings: Settings, stores: Stores) -> Controller:
     ground_truth, schedules = monitoring_stores(stores)
     reader: WindowReader = partial(read_archived_window, config.archive_url)
     days = partial(archived_days, config.archive_url)
-    return Controller(stores, schedules, reader, applications, config, ground_truth, archived_days=days)
+    return Controller(
+        stores, schedules, reader, applications, config, ground_truth, archived_days=days, on_pass=on_pass
+    )
 
 
 def start_background(controller: Controller) -> Callable[[], None]:

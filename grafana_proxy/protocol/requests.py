@@ -92,11 +92,6 @@ class SearchRequest(_Lenient):
     payload: dict[str, Any] | None = None
 
 
-class AnnotationQuery(_Lenient):
-    query: str | None = None
-    name: str | None = None
-
-
 class AnnotationRequest(RangeHolder):
     annotation: dict[str, Any] = Field(default_factory=dict)
 

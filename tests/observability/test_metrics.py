@@ -3,6 +3,7 @@ route template, the ingest and controller hooks, and per-endpoint model metrics 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,7 +44,9 @@ def seeded(sqlite_stores: Stores) -> Keys:
 @pytest.fixture
 def client(sqlite_stores: Stores, seeded: Keys, tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(
-        create_app(Settings(data_dir=tmp_path, max_body_bytes=1000), sqlite_stores), raise_server_exceptions=False
+        # No in-process controller: the hook tests count controller runs exactly.
+        create_app(Settings(data_dir=tmp_path, max_body_bytes=1000, controller_in_serve=False), sqlite_stores),
+        raise_server_exceptions=False,
     ) as test_client:
         yield test_client
 
@@ -187,3 +190,30 @@ def test_store_reads_are_cached_for_the_ttl(sqlite_stores: Stores, seeded: Keys)
     assert "new" not in endpoints()  # within the TTL: the earlier read
     now[0] = 10.5
     assert "new" in endpoints()
+
+
+def test_the_serve_process_reports_ingest_and_controller_runs(
+    sqlite_stores: Stores, seeded: Keys, tmp_path: Path
+) -> None:
+    """The pipeline and the controller running in the app feed /metrics (not only hooks a caller could set)."""
+    with TestClient(create_app(Settings(data_dir=tmp_path), sqlite_stores)) as client:
+        _ingest_and_controller_reported(client, seeded)
+
+
+def _ingest_and_controller_reported(client: TestClient, seeded: Keys) -> None:
+    events = [{"endpoint_id": "ep1", "timestamp": T0 + i, "request_id": f"m{i}", "inputs": [i]} for i in range(3)]
+    reply = client.post("/api/v1/projects/alpha/events", json=events, headers={"X-V3io-Session-Key": seeded.all_write})
+    assert reply.status_code == 202, reply.text
+    header = {"Authorization": f"Bearer {seeded.all_read}"}
+    deadline = time.monotonic() + 20
+    while True:
+        found = samples(client.get("/metrics", headers=header).text)
+        runs = (value(found, "grafana_proxy_controller_runs_total", outcome="ok") or 0) + (
+            value(found, "grafana_proxy_controller_runs_total", outcome="failed") or 0
+        )
+        if runs >= 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert value(found, "grafana_proxy_ingest_events_accepted_total") == 3
+    assert (value(found, "grafana_proxy_ingest_backlog_records") or 0) >= 0
+    assert runs >= 1, "the in-process controller never reported a pass"
