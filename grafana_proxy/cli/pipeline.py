@@ -41,15 +41,24 @@ def gateway(
 ) -> None:
     """Forward every call to the model service and record it as an inference event."""
     from grafana_proxy.gateway.run import run_gateway
-    from grafana_proxy.ingest.pipeline import SpoolLocked
+    from grafana_proxy.roles import EXIT_CANNOT_START, CannotStart, check_port
+    from grafana_proxy.runtime import Runtime
+    from grafana_proxy.stores.base import StoreUnavailable
 
     settings = load_settings()
     host = host or settings.host
-    err.print(f"gateway on http://{host}:{port} -> {service_url} (project {project})")
     try:
-        run_gateway(settings, service_url, project, host, port, table, db_url, function, model)
-    except SpoolLocked as exc:
-        raise fail(f"{exc}; is another gateway running on port {port}?") from None
+        check_port(host, port)
+        runtime = Runtime.build(settings)
+    except CannotStart as exc:
+        raise fail(f"gateway: {exc}", EXIT_CANNOT_START) from None
+    except StoreUnavailable as exc:
+        raise fail(f"gateway: {exc}") from None
+    err.print(f"gateway on http://{host}:{port} -> {service_url} (project {project}); the ingest role folds its calls")
+    try:
+        run_gateway(runtime, service_url, project, host, port, table, db_url, function, model)
+    finally:
+        runtime.close()
 
 
 def demo_model(
@@ -99,9 +108,9 @@ def archive_compact(
 ) -> None:
     """Merge the small files of each archive partition into one."""
     from grafana_proxy.archive import compact
-    from grafana_proxy.ingest.config import pipeline_config
+    from grafana_proxy.archive.config import ArchiveConfig
 
-    url = pipeline_config(load_settings()).archive_url
+    url = ArchiveConfig.from_settings(load_settings()).archive_url
     report = compact(url, project, min_files, min_age)
     out.print(
         f"{url}: {report.partitions} partitions compacted, {report.files_merged} files merged, "
