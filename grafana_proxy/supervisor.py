@@ -46,6 +46,7 @@ class RoleSpec:
     # Started only once the previous roles are ready; this one is ready when it accepts on this port.
     port: int | None = None
     host: str = "127.0.0.1"
+    once: bool = False  # a job with an end (the demo's traffic): exiting with 0 is finishing, not crashing
 
 
 def cli_argv(*args: str) -> list[str]:
@@ -81,6 +82,7 @@ class _Child:
     backoff: float = BACKOFF_START
     restart_at: float | None = None
     reader: threading.Thread | None = None
+    finished: bool = False
 
 
 class Supervisor:
@@ -152,6 +154,10 @@ class Supervisor:
             self.exit_code = 1
             self._stop.set()
             return
+        if code == 0 and child.spec.once:
+            child.finished = True
+            self.say("supervisor", f"{child.spec.name} finished")
+            return
         how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
         if time.monotonic() - child.started >= STABLE_SECONDS:
             child.backoff = BACKOFF_START
@@ -174,16 +180,17 @@ class Supervisor:
         write_status(self.state_file, {"supervisor": os.getpid(), "roles": roles})
 
     def _terminate(self) -> None:
-        """SIGTERM every child (last started first), then SIGKILL what is left after the grace period."""
-        alive = [c.process for c in reversed(self.children) if c.process is not None and c.process.poll() is None]
-        for process in alive:
+        """Stop the children one by one, last started first (so the ingest role, started before those that
+        accept events, folds their last batches): SIGTERM, then SIGKILL after the grace period."""
+        for child in reversed(self.children):
+            process = child.process
+            if process is None or process.poll() is not None:
+                continue
             process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + GRACE_SECONDS
-        for process in alive:
             try:
-                process.wait(max(0.1, deadline - time.monotonic()))
+                process.wait(GRACE_SECONDS)
             except subprocess.TimeoutExpired:
-                self.say("supervisor", f"pid {process.pid} did not stop in {GRACE_SECONDS:g} s; killing it")
+                self.say("supervisor", f"{child.spec.name} did not stop in {GRACE_SECONDS:g} s; killing it")
                 process.kill()
                 process.wait()
         for child in self.children:
@@ -213,6 +220,8 @@ class Supervisor:
             last_state = time.monotonic()
             while not self._stop.wait(0.2):
                 for child in self.children:
+                    if child.finished:
+                        continue
                     if child.restart_at is not None:
                         if time.monotonic() >= child.restart_at:
                             self._start(child)

@@ -69,8 +69,13 @@ def demo_model(
     import uvicorn
 
     from grafana_proxy.demo_model import create_demo_model_app
+    from grafana_proxy.roles import EXIT_CANNOT_START, CannotStart, check_port
 
     host = host or load_settings().host
+    try:
+        check_port(host, port)
+    except CannotStart as exc:
+        raise fail(f"demo-model: {exc}", EXIT_CANNOT_START) from None
     err.print(f"demo model on http://{host}:{port}/v2/models/classifier/infer")
     uvicorn.run(create_demo_model_app(), host=host, port=port, log_level="warning")
 
@@ -89,10 +94,12 @@ def traffic(
     ] = 0.0,
 ) -> None:
     """Send demo inference traffic (bounded by --duration)."""
+    from grafana_proxy.roles import stop_on_signals
     from grafana_proxy.traffic import run_traffic
 
+    stop = stop_on_signals()  # SIGTERM / Ctrl-C end it early, with its report
     try:
-        report = run_traffic(url, rate, duration, drift_after, model, allow_remote, error_share=error_share)
+        report = run_traffic(url, rate, duration, drift_after, model, allow_remote, error_share=error_share, stop=stop)
     except ValueError as exc:
         raise fail(str(exc)) from None
     out.print(

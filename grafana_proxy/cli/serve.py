@@ -27,11 +27,13 @@ def prepare(settings: Settings) -> None:
 
 
 def serve_roles(settings: Settings, host: str, port: int, workers: int = 1) -> list[RoleSpec]:
-    """The role specs of ``serve``: api (on host:port), ingest and, unless disabled, the controller."""
-    api = cli_argv("run", "api", "--host", host, "--port", str(port), "--workers", str(workers))
-    roles = [RoleSpec("api", api, port=port, host=loopback(host)), RoleSpec("ingest", cli_argv("run", "ingest"))]
+    """The role specs of ``serve`` in start order: ingest, the controller (unless disabled), api on
+    host:port. The supervisor stops them in reverse, so ingest folds what the api accepted last."""
+    roles = [RoleSpec("ingest", cli_argv("run", "ingest"))]
     if settings.controller_in_serve:
         roles.append(RoleSpec("controller", cli_argv("run", "controller")))
+    api = cli_argv("run", "api", "--host", host, "--port", str(port), "--workers", str(workers))
+    roles.append(RoleSpec("api", api, port=port, host=loopback(host)))
     return roles
 
 

@@ -58,7 +58,6 @@ class MonitoringConfig:
         merged.update(self.project_params.get(project, {}))
         return merged
 
-
     @classmethod
     def from_settings(cls, settings: Settings, archive: ArchiveConfig | None = None) -> MonitoringConfig:
         return monitoring_config(settings, archive or ArchiveConfig.from_settings(settings))

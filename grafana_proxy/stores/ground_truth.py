@@ -83,4 +83,3 @@ class SqlScheduleStore:
                 "last_analyzed": end_ms,
             }
             conn.execute(self.db.upsert(_S, key), [row])
-
