@@ -34,22 +34,22 @@ PROBE = textwrap.dedent(
         return sorted(m for m in HEAVY if m in sys.modules)
 
     from grafana_proxy.app import create_app
+from grafana_proxy.runtime import Runtime
     from grafana_proxy.settings import Settings
 
     seen["import"] = loaded()
     now = int(time.time() * 1000)
     if phase == "serve":
         settings = Settings(data_dir=data, auth="none", monitoring_window_delay_seconds=0)
-        app = create_app(settings)
+        app = create_app(Runtime.build(settings))
         seen["create_app"] = loaded()
         from fastapi.testclient import TestClient
-        from grafana_proxy.stores.ground_truth import monitoring_stores
 
         stores = app.state.stores
         # An endpoint with two hours of due windows and nothing archived: the controller walks them
         # (model-performance waits an hour for ground truth, so it has one hour of them).
         stores.endpoints.upsert("lean", "ep1", {"name": "m", "first_request": now - 7_200_000})
-        _, schedules = monitoring_stores(stores)
+        _, schedules = (stores.ground_truth, stores.schedules)
         prefix = "/api/grafana-proxy/model-endpoints"
         with TestClient(app) as client:
             deadline = time.monotonic() + 60
@@ -65,10 +65,10 @@ PROBE = textwrap.dedent(
             seen["search"] = client.post(prefix + "/search", json={"target": "target_endpoint=list_projects"}).json()
             seen["served"] = loaded()
     else:
-        settings = Settings(data_dir=data, auth="none", controller_in_serve=False)
+        settings = Settings(data_dir=data, auth="none")
         from fastapi.testclient import TestClient
 
-        app = create_app(settings)
+        app = create_app(Runtime.build(settings))
         events = [{"endpoint_id": "ep1", "timestamp": now - 60_000 + i, "request_id": f"r{i}",
                    "inputs": [[float(i), 1.0]], "feature_names": ["a", "b"], "outputs": [i % 2], "latency": 900.0}
                   for i in range(50)]

@@ -23,6 +23,7 @@ from grafana_proxy.demo_model import FEATURES, create_demo_model_app
 from grafana_proxy.gateway.run import build_gateway
 from grafana_proxy.ingest.events import endpoint_uid
 from grafana_proxy.monitoring.stats import reference_stats
+from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.engine import close_stores, open_stores
 from grafana_proxy.traffic import TrafficReport, run_traffic, training_frame
@@ -91,7 +92,7 @@ def test_traffic_through_the_gateway_shows_drift_in_the_datasource(backend_url: 
     try:
         with (
             serve_in_thread(create_demo_model_app()) as model_url,
-            serve_in_thread(create_app(settings, stores)) as serve_url,
+            serve_in_thread(create_app(Runtime.build(settings, stores))) as serve_url,
         ):
             gateway = build_gateway(settings, stores, model_url, PROJECT, "gateway-e2e", function=FUNCTION)
             with serve_in_thread(gateway.app) as gateway_url:

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from grafana_proxy.archive import read_window
-from grafana_proxy.ingest.config import pipeline_config
+from grafana_proxy.ingest.config import IngestConfig
 from grafana_proxy.ingest.events import parse_batch
 from grafana_proxy.ingest.pipeline import IngestPipeline
 from grafana_proxy.ingest.spool import Spool, SpoolReader
@@ -148,7 +148,7 @@ def test_archive_volume_full_for_a_while_delays_the_fold_but_loses_nothing(
     state rebuild fails too; then space comes back. Every event must still reach the archive and the
     endpoint record (window flushes are rare here, so the record is only written after the outage)."""
     config = dataclasses.replace(
-        pipeline_config(Settings(data_dir=tmp_path / "data", archive_url=str(small_tmpfs / "archive"))),
+        IngestConfig.from_settings(Settings(data_dir=tmp_path / "data", archive_url=str(small_tmpfs / "archive"))),
         archive_batch_seconds=0.3,
         window_period_seconds=3600,
     )

@@ -15,6 +15,7 @@ from grafana_proxy.app import create_app
 from grafana_proxy.model import SeriesKind
 from grafana_proxy.observability import IngestSnapshot, model_metrics, service_metrics, set_ingest_provider
 from grafana_proxy.observability.models import ModelMetrics
+from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Point, Stores
 from grafana_proxy.targets.base import Access
@@ -45,7 +46,7 @@ def seeded(sqlite_stores: Stores) -> Keys:
 def client(sqlite_stores: Stores, seeded: Keys, tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(
         # No in-process controller: the hook tests count controller runs exactly.
-        create_app(Settings(data_dir=tmp_path, max_body_bytes=1000, controller_in_serve=False), sqlite_stores),
+        create_app(Runtime.build(Settings(data_dir=tmp_path, max_body_bytes=1000), sqlite_stores)),
         raise_server_exceptions=False,
     ) as test_client:
         yield test_client
@@ -150,8 +151,8 @@ def test_ingest_controller_and_prediction_hooks(client: TestClient, seeded: Keys
 
 def test_two_apps_in_one_process_keep_separate_registries(sqlite_stores: Stores, seeded: Keys, tmp_path: Path) -> None:
     key = {"X-V3io-Session-Key": seeded.all_read}
-    first = TestClient(create_app(Settings(data_dir=tmp_path / "one"), sqlite_stores))
-    second = TestClient(create_app(Settings(data_dir=tmp_path / "two"), sqlite_stores))
+    first = TestClient(create_app(Runtime.build(Settings(data_dir=tmp_path / "one"), sqlite_stores)))
+    second = TestClient(create_app(Runtime.build(Settings(data_dir=tmp_path / "two"), sqlite_stores)))
     with first, second:
         for _ in range(5):
             first.get(PREFIX, headers=key)
@@ -163,10 +164,12 @@ def test_two_apps_in_one_process_keep_separate_registries(sqlite_stores: Stores,
 
 
 def test_metrics_need_a_key_unless_public(sqlite_stores: Stores, seeded: Keys, tmp_path: Path) -> None:
-    with TestClient(create_app(Settings(data_dir=tmp_path), sqlite_stores)) as private:
+    with TestClient(create_app(Runtime.build(Settings(data_dir=tmp_path), sqlite_stores))) as private:
         assert private.get("/metrics").status_code == 401
         assert private.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
-    with TestClient(create_app(Settings(data_dir=tmp_path, metrics_public=True), sqlite_stores)) as public:
+    with TestClient(
+        create_app(Runtime.build(Settings(data_dir=tmp_path, metrics_public=True), sqlite_stores))
+    ) as public:
         response = public.get("/metrics")
         assert response.status_code == 200 and 'project="beta"' in response.text
 
@@ -196,7 +199,7 @@ def test_the_serve_process_reports_ingest_and_controller_runs(
     sqlite_stores: Stores, seeded: Keys, tmp_path: Path
 ) -> None:
     """The pipeline and the controller running in the app feed /metrics (not only hooks a caller could set)."""
-    with TestClient(create_app(Settings(data_dir=tmp_path), sqlite_stores)) as client:
+    with TestClient(create_app(Runtime.build(Settings(data_dir=tmp_path), sqlite_stores))) as client:
         _ingest_and_controller_reported(client, seeded)
 
 
