@@ -3,7 +3,6 @@ route template, the ingest and controller hooks, and per-endpoint model metrics 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +11,9 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from grafana_proxy.app import create_app
+from grafana_proxy.deps import runtime_of
 from grafana_proxy.model import SeriesKind
-from grafana_proxy.observability import IngestSnapshot, model_metrics, service_metrics, set_ingest_provider
+from grafana_proxy.observability import IngestSnapshot
 from grafana_proxy.observability.models import ModelMetrics
 from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
@@ -45,7 +45,6 @@ def seeded(sqlite_stores: Stores) -> Keys:
 @pytest.fixture
 def client(sqlite_stores: Stores, seeded: Keys, tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(
-        # No in-process controller: the hook tests count controller runs exactly.
         create_app(Runtime.build(Settings(data_dir=tmp_path, max_body_bytes=1000), sqlite_stores)),
         raise_server_exceptions=False,
     ) as test_client:
@@ -116,17 +115,15 @@ def test_model_metrics_per_endpoint_from_the_stores(client: TestClient, seeded: 
     )
 
 
-def test_ingest_controller_and_prediction_hooks(client: TestClient, seeded: Keys) -> None:
-    app = client.app
-    set_ingest_provider(app, lambda: IngestSnapshot(accepted_events_total=1234, backlog_records=7, backlog_bytes=99))  # type: ignore[arg-type]
-    metrics = service_metrics(app)  # type: ignore[arg-type]
+def test_ingest_and_controller_hooks(client: TestClient, seeded: Keys) -> None:
+    metrics = runtime_of(client.app).metrics  # type: ignore[arg-type]
+    metrics.set_controller_source(None)  # this process's own controller metrics, not the controller role's file
+    metrics.set_ingest_provider(lambda: IngestSnapshot(accepted_events_total=1234, backlog_records=7, backlog_bytes=99))
     with metrics.controller_run() as failed:
         failed.append("histogram-data-drift")
     with pytest.raises(RuntimeError), metrics.controller_run():
         raise RuntimeError("the controller crashed")
     metrics.observe_controller_run(1.5)
-    model_metrics(app).observe_predictions("alpha", "ep1", 3, latencies_us=[800, 20_000, 3_000_000], errors=1)  # type: ignore[arg-type]
-    model_metrics(app).observe_predictions("beta", "ep9", 5)  # type: ignore[arg-type]
     found = samples(client.get("/metrics", headers={"X-V3io-Access-Key": seeded.alpha_read}).text)
     assert value(found, "grafana_proxy_ingest_events_accepted_total") == 1234
     assert value(found, "grafana_proxy_ingest_backlog_records") == 7
@@ -135,16 +132,9 @@ def test_ingest_controller_and_prediction_hooks(client: TestClient, seeded: Keys
     assert value(found, "grafana_proxy_controller_runs_total", outcome="ok") == 1
     assert value(found, "grafana_proxy_controller_application_failures_total", application="controller") == 1
     assert value(found, "grafana_proxy_controller_run_duration_seconds_count") == 3
-    ep1 = {"project": "alpha", "endpoint_id": "ep1", "endpoint_name": "churn"}
-    assert value(found, "model_endpoint_predictions_total", **ep1) == 3
-    assert value(found, "model_endpoint_prediction_errors_total", **ep1) == 1
-    assert value(found, "model_endpoint_latency_seconds_bucket", **ep1, le="0.001") == 1
-    assert value(found, "model_endpoint_latency_seconds_bucket", **ep1, le="0.025") == 2
-    assert value(found, "model_endpoint_latency_seconds_bucket", **ep1, le="+Inf") == 3
-    assert value(found, "model_endpoint_latency_seconds_sum", **ep1) == pytest.approx(3.0208)
     assert not any(dict(labels).get("project") == "beta" for _, labels in found)  # an alpha-only key
     # A provider that fails drops its own samples, never the scrape.
-    set_ingest_provider(app, lambda: 1 / 0)  # type: ignore[arg-type, return-value]
+    metrics.set_ingest_provider(lambda: 1 / 0)  # type: ignore[arg-type, return-value]
     response = client.get("/metrics", headers={"X-V3io-Access-Key": seeded.alpha_read})
     assert response.status_code == 200 and "grafana_proxy_ingest_backlog_records" not in response.text
 
@@ -193,30 +183,3 @@ def test_store_reads_are_cached_for_the_ttl(sqlite_stores: Stores, seeded: Keys)
     assert "new" not in endpoints()  # within the TTL: the earlier read
     now[0] = 10.5
     assert "new" in endpoints()
-
-
-def test_the_serve_process_reports_ingest_and_controller_runs(
-    sqlite_stores: Stores, seeded: Keys, tmp_path: Path
-) -> None:
-    """The pipeline and the controller running in the app feed /metrics (not only hooks a caller could set)."""
-    with TestClient(create_app(Runtime.build(Settings(data_dir=tmp_path), sqlite_stores))) as client:
-        _ingest_and_controller_reported(client, seeded)
-
-
-def _ingest_and_controller_reported(client: TestClient, seeded: Keys) -> None:
-    events = [{"endpoint_id": "ep1", "timestamp": T0 + i, "request_id": f"m{i}", "inputs": [i]} for i in range(3)]
-    reply = client.post("/api/v1/projects/alpha/events", json=events, headers={"X-V3io-Session-Key": seeded.all_write})
-    assert reply.status_code == 202, reply.text
-    header = {"Authorization": f"Bearer {seeded.all_read}"}
-    deadline = time.monotonic() + 20
-    while True:
-        found = samples(client.get("/metrics", headers=header).text)
-        runs = (value(found, "grafana_proxy_controller_runs_total", outcome="ok") or 0) + (
-            value(found, "grafana_proxy_controller_runs_total", outcome="failed") or 0
-        )
-        if runs >= 1 or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert value(found, "grafana_proxy_ingest_events_accepted_total") == 3
-    assert (value(found, "grafana_proxy_ingest_backlog_records") or 0) >= 0
-    assert runs >= 1, "the in-process controller never reported a pass"
