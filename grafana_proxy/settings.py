@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from grafana_proxy.vocabulary import BUILTIN_APPLICATIONS
+
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
@@ -111,7 +113,7 @@ class Settings(BaseSettings):
         default=10, gt=0, description="How often the monitoring controller analyses a window (MLRun's base_period)."
     )
     monitoring_applications: list[str] = Field(
-        default=["histogram-data-drift", "system-performance", "model-performance"],
+        default=list(BUILTIN_APPLICATIONS),
         description="Enabled monitoring applications, by name.",
     )
     monitoring_application_paths: list[str] = Field(

@@ -22,12 +22,13 @@ from prometheus_client.metrics_core import Metric
 from grafana_proxy.model import EndpointSummary, SeriesKind
 from grafana_proxy.stores.base import Stores
 from grafana_proxy.targets.base import Access
+from grafana_proxy.vocabulary import DRIFT_METRICS
 
 logger = logging.getLogger("grafana_proxy.observability")
 
 LABELS = ("project", "endpoint_id", "endpoint_name")
 # Aggregates the histogram-data-drift application writes as metric series of each endpoint.
-DRIFT_MEASURES = ("tvd_mean", "hellinger_mean", "kld_mean")
+DRIFT_MEASURES = DRIFT_METRICS
 DEFAULT_TTL_SECONDS = 10.0
 
 

@@ -21,8 +21,8 @@ from grafana_proxy.app import create_app
 from grafana_proxy.cli.main import app as cli_app
 from grafana_proxy.demo_model import FEATURES, create_demo_model_app
 from grafana_proxy.gateway.run import build_gateway
-from grafana_proxy.ingest.pipeline import IngestPipeline
 from grafana_proxy.ingest.events import endpoint_uid
+from grafana_proxy.ingest.pipeline import IngestPipeline
 from grafana_proxy.monitoring.stats import reference_stats
 from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
