@@ -5,11 +5,14 @@ previous or the next version, never half of one."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+log = logging.getLogger(__name__)
 
 
 def status_path(spool_dir: Path, role: str, suffix: str = ".json") -> Path:
@@ -17,10 +20,16 @@ def status_path(spool_dir: Path, role: str, suffix: str = ".json") -> Path:
 
 
 def write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Best effort: a status file is a report, so a full or read-only disk skips it (the next write
+    retries) instead of stopping the role that writes it."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as error:
+        log.debug("status file %s not written: %s", path, error.strerror)
+        tmp.unlink(missing_ok=True)
 
 
 def read_bytes(path: Path) -> bytes | None:

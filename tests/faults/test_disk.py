@@ -75,7 +75,8 @@ def _refused_properly(reply: httpx.Response) -> bool:
 
 
 def _check_stores(data_dir: Path, acked: set[str]) -> None:
-    with sqlite3.connect(data_dir / "grafana-proxy.db") as db:
+    # immutable: a cleanly closed WAL database leaves no -shm file, and a read-only directory can't get one.
+    with sqlite3.connect(f"file:{data_dir / 'grafana-proxy.db'}?immutable=1", uri=True) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     frame = pd.read_parquet(data_dir / "archive")
     counts = Counter(frame["request_id"])
