@@ -25,6 +25,8 @@ FORBIDDEN = [
     ("grafana_proxy.stores", "grafana_proxy.runtime", "stores are below the composition root"),
     ("grafana_proxy.targets", "grafana_proxy.protocol", "targets know nothing of wire formats"),
     ("grafana_proxy.protocol", "grafana_proxy.stores", "a protocol module knows nothing of stores"),
+    ("grafana_proxy.api", "grafana_proxy.protocol", "the write API does not depend on a wire format"),
+    ("grafana_proxy.api", "grafana_proxy.targets", "the write API does not depend on targets"),
     ("grafana_proxy.targets", "grafana_proxy.api", "targets know nothing of HTTP"),
     ("grafana_proxy.ingest", "grafana_proxy.monitoring", "ingest does not depend on monitoring"),
     ("grafana_proxy.ingest", "grafana_proxy.api", "ingest knows nothing of HTTP"),
