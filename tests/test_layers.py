@@ -34,6 +34,7 @@ FORBIDDEN = [
     ("grafana_proxy.ingest", "grafana_proxy.monitoring", "ingest does not depend on monitoring"),
     ("grafana_proxy.ingest", "grafana_proxy.api", "ingest knows nothing of HTTP"),
     ("grafana_proxy.model", "grafana_proxy.", "model is the bottom: plain types only"),
+    ("grafana_proxy.errors", "grafana_proxy.", "the error shape is used by every route; handlers map exceptions"),
     ("grafana_proxy.vocabulary", "grafana_proxy.", "the vocabulary is the bottom"),
     ("grafana_proxy.clock", "grafana_proxy.", "the clock is the bottom"),
 ]
