@@ -227,3 +227,11 @@ def test_the_api_role_runs_with_several_workers_each_with_its_own_inbox(tmp_path
         assert list(inbox.iterdir()) == []
     finally:
         stores.close()
+
+
+def test_roles_do_not_outlive_a_killed_supervisor(serve: tuple[subprocess.Popen[bytes], Lines, Path, int]) -> None:
+    proc, log, data_dir, _port = serve
+    children = list(_pids(data_dir).values())
+    proc.send_signal(signal.SIGKILL)  # no chance to stop them: the kernel tells each child (PR_SET_PDEATHSIG)
+    proc.wait()
+    _wait(lambda: not [pid for pid in children if _alive(pid)], 30, "every role gone after the supervisor", log)
