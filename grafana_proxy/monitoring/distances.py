@@ -41,6 +41,7 @@ Vector = npt.NDArray[np.float64]
 KLD_ZERO_EXPECTED = 1e-4  # MLRun's zero_scaling
 PSI_ZERO = 1e-4  # Evidently's fill for empty bins
 WASSERSTEIN_STD_FLOOR = 0.001  # Evidently's floor on the normalising std
+CHI2_MIN_EXPECTED = 5.0  # Cochran's rule: the χ² approximation needs about 5 expected values per cell
 
 
 def tvd(actual: Matrix, expected: Matrix) -> Vector:
@@ -74,6 +75,7 @@ class TestInput:
     n_actual: Vector  # window count per feature
     n_expected: Vector  # reference count per feature
     points: Matrix | None  # bin positions for ordered (numerical) rows, None for categorical
+    ordered: npt.NDArray[np.bool_]  # per row: bins are ordered (numerical) rather than categories
     expected_std: Vector | None
 
 
@@ -105,18 +107,42 @@ def ks(actual: Matrix, expected: Matrix, extra: TestInput) -> tuple[Vector, Vect
     return d, np.asarray(sps.kstwo.sf(d, effective), dtype=np.float64)
 
 
+def _pools(shares: Vector, min_share: float, ordered: bool) -> npt.NDArray[np.int64]:
+    """Pool number of every bin: adjacent bins (ordered rows) or categories from the most to the least
+    frequent are pooled until each pool holds ``min_share`` of the reference; a short remainder joins
+    the last pool. Pools depend on the reference only, so the window cannot choose its own bins."""
+    order = np.arange(shares.size) if ordered else np.argsort(-shares, kind="stable")
+    pools = np.empty(shares.size, dtype=np.int64)
+    pool, filled = 0, 0.0
+    for j in order:
+        pools[j] = pool
+        filled += float(shares[j])
+        if filled >= min_share * (1 - 1e-9):
+            pool, filled = pool + 1, 0.0
+    if pool > 0:  # bins after the last full pool (possibly empty in the reference) join it
+        pools[pools == pool] = pool - 1
+    return pools
+
+
 def chisquare(actual: Matrix, expected: Matrix, extra: TestInput) -> tuple[Vector, Vector]:
     from scipy import stats as sps  # imported here for the reason given in ks
 
-    active = (actual > 0) | (expected > 0)
-    proportions = np.where(active & (expected == 0), KLD_ZERO_EXPECTED, expected)
-    proportions = proportions / proportions.sum(axis=1, keepdims=True)
-    observed = actual * extra.n_actual[:, None]
-    wanted = proportions * extra.n_actual[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(active, (observed - wanted) ** 2 / np.where(active, wanted, 1.0), 0.0)
-    statistic = terms.sum(axis=1)
-    dof = np.maximum(active.sum(axis=1) - 1, 1)
+    statistic = np.full(actual.shape[0], np.nan)
+    dof = np.ones(actual.shape[0])
+    for i in range(actual.shape[0]):
+        n_cur, n_ref = float(extra.n_actual[i]), float(extra.n_expected[i])
+        if n_cur <= 0 or n_ref <= 0:
+            continue
+        pools = _pools(expected[i], CHI2_MIN_EXPECTED / min(n_cur, n_ref), bool(extra.ordered[i]))
+        cur = np.bincount(pools, weights=actual[i] * n_cur)
+        ref = np.bincount(pools, weights=expected[i] * n_ref)
+        total = cur + ref
+        cur, ref, total = cur[total > 0], ref[total > 0], total[total > 0]
+        if total.size < 2:
+            continue
+        want_cur, want_ref = total * n_cur / (n_cur + n_ref), total * n_ref / (n_cur + n_ref)
+        statistic[i] = float((((cur - want_cur) ** 2) / want_cur + ((ref - want_ref) ** 2) / want_ref).sum())
+        dof[i] = total.size - 1
     return statistic, np.asarray(sps.chi2.sf(statistic, dof), dtype=np.float64)
 
 

@@ -241,6 +241,7 @@ def _run_tests(
         extra = TestInput(
             n_actual=np.array([float(current[n]["count"]) for n in names]),
             n_expected=np.array([float(reference[n].get("count") or 0.0) for n in names]),
+            ordered=numerical[rows],
             points=_matrix([_points(reference[n], current[n]) for n in names], True) if ordered else None,
             expected_std=np.array([float(reference[n].get("std") or 0.0) for n in names]) if ordered else None,
         )
