@@ -84,7 +84,7 @@ def outputs_of(report: DriftReport, drift_share: float, segment: str | None = No
     if segment is not None:
         extra["segment"] = segment
     if report.general_drift is None:
-        extra["reason"] = "no feature of the reference has values in this window"
+        extra["reason"] = "no feature of the reference has a finite value in this window"
     out.append(
         ResultValue(_name(RESULT, segment), report.general_drift or 0.0, ResultKind.data_drift, report.status, extra)
     )

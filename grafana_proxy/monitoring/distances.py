@@ -146,10 +146,17 @@ def chisquare(actual: Matrix, expected: Matrix, extra: TestInput) -> tuple[Vecto
     return statistic, np.asarray(sps.chi2.sf(statistic, dof), dtype=np.float64)
 
 
+def _fill_empty(shares: Matrix) -> Matrix:
+    """Evidently's fill for empty shares, per row: 1e-4, or the smallest non-empty share / 1e6 when that
+    share is itself at most 1e-4 (so a fill never exceeds a real share)."""
+    smallest = np.where(shares > 0, shares, np.inf).min(axis=1, keepdims=True)
+    fill = np.where(smallest <= PSI_ZERO, smallest / 1e6, PSI_ZERO)
+    return np.where(shares > 0, shares, fill)
+
+
 def psi(actual: Matrix, expected: Matrix, _extra: TestInput) -> tuple[Vector, None]:
-    a = np.where(actual == 0, PSI_ZERO, actual)
-    e = np.where(expected == 0, PSI_ZERO, expected)
-    active = (actual > 0) | (expected > 0)
+    a, e = _fill_empty(actual), _fill_empty(expected)
+    active = (actual > 0) | (expected > 0)  # bins empty on both sides (padding included) add nothing
     return np.where(active, (a - e) * np.log(a / e), 0.0).sum(axis=1), None
 
 
