@@ -33,6 +33,7 @@ from grafana_proxy.monitoring.distances import (
     TESTS,
     Matrix,
     TestInput,
+    Vector,
     check_tests,
 )
 from grafana_proxy.monitoring.stats import FeatureStats, not_comparable_reason, reference_kind, window_stats
