@@ -163,14 +163,22 @@ def _population_std(reference: Mapping[str, Mapping[str, Any]], names: list[str]
 
 
 def _points(ref: Mapping[str, Any], cur: Mapping[str, Any]) -> list[float]:
-    """Where each padded bin's mass sits for Wasserstein: inner midpoints; outer bins halfway between
-    the reference edge and the window's extreme (the reference has no mass there)."""
+    """Where each padded bin's mass sits for Wasserstein: inner midpoints; an outer bin's mass at the
+    mean of the window's values in it (``outer_means``), which makes the distance exact outside the
+    reference range. Window stats without that key (written by other tools) fall back to halfway
+    between the reference edge and the window's min/max."""
     edges = inner_edges(ref["hist"][1])
     mids = ((edges[:-1] + edges[1:]) / 2).tolist()
-    low = cur.get("min")
-    high = cur.get("max")
-    left = (min(float(low), edges[0]) + edges[0]) / 2 if low is not None else float(edges[0])
-    right = (max(float(high), edges[-1]) + edges[-1]) / 2 if high is not None else float(edges[-1])
+    means = cur.get("outer_means") or [None, None]
+    low, high = cur.get("min"), cur.get("max")
+    if means[0] is not None:
+        left = float(means[0])
+    else:
+        left = (min(float(low), edges[0]) + edges[0]) / 2 if low is not None else float(edges[0])
+    if means[1] is not None:
+        right = float(means[1])
+    else:
+        right = (max(float(high), edges[-1]) + edges[-1]) / 2 if high is not None else float(edges[-1])
     return [left, *mids, right]
 
 

@@ -13,7 +13,8 @@ Two flavours:
 - ``reference_stats(df)`` — the training ("expected") side: 20 bins spanning the data (``np.histogram``).
 - ``window_stats(df, reference)`` — the live ("actual") side, MLRun's ``current_stats``: every feature
   of the reference, histogrammed on the reference edges padded with two outer bins (see ``binning``),
-  plus ``missing`` (count of null cells), so drift can be computed from stats alone.
+  plus ``missing`` (count of null cells) and ``outer_means`` (mean of the values in each outer bin, null
+  when it is empty), so drift can be computed from stats alone.
 
 Non-finite values are data quality, not data: on both sides a numerical feature's ``count``, describe()
 keys and histogram cover its finite values only; NaN cells are counted in ``missing`` and ±inf in
@@ -101,6 +102,7 @@ def describe_numeric(values: FloatArray, bins: PaddedBins | None = None) -> dict
         summary = bins.summarise(x)
         stats = _summary_stats(summary)
         stats["hist"] = [summary.counts.tolist(), bins.json_edges()]
+        stats["outer_means"] = [_num(v) for v in summary.outer_means]
     else:
         stats = _summary_stats(_plain_summary(x))
         if x.size:
