@@ -162,6 +162,11 @@ def _population_std(reference: Mapping[str, Mapping[str, Any]], names: list[str]
     return np.asarray(sample * np.sqrt(np.maximum(n - 1, 0.0) / np.maximum(n, 1.0)), dtype=np.float64)
 
 
+def _mean_gap(ref: Mapping[str, Any], cur: Mapping[str, Any]) -> float:
+    means = ref.get("mean"), cur.get("mean")
+    return math.nan if means[0] is None or means[1] is None else abs(float(means[1]) - float(means[0]))
+
+
 def _points(ref: Mapping[str, Any], cur: Mapping[str, Any]) -> list[float]:
     """Where each padded bin's mass sits for Wasserstein: inner midpoints; an outer bin's mass at the
     mean of the window's values in it (``outer_means``), which makes the distance exact outside the
@@ -276,6 +281,7 @@ def _run_tests(
             ordered=numerical[rows],
             points=_matrix([_points(reference[n], current[n]) for n in names], True) if ordered else None,
             expected_std=_population_std(reference, names, n_expected) if ordered else None,
+            mean_gap=np.array([_mean_gap(reference[n], current[n]) for n in names]) if ordered else None,
         )
         statistic, p_value = TEST_FUNCTIONS[choice.name](actual[rows], expected[rows], extra)
         drifted = tested = 0
