@@ -1,5 +1,5 @@
 """Data drift of a window against the reference statistics (MLRun's histogram data drift plus
-Evidently-style per-feature tests).
+per-feature tests named after Evidently's, computed from histograms: see ``distances``).
 
 Flow: ``window_stats`` (live stats on the padded reference bins) → ``compare`` (everything else is
 computed from the two sets of stats, so it costs microseconds per feature) → ``DriftReport``.
@@ -75,7 +75,7 @@ class TestChoice:
 
 
 def choose_tests(names: Sequence[str], thresholds: Mapping[str, float] | None = None) -> tuple[TestChoice, ...]:
-    """Selected extra tests with their thresholds (Evidently's defaults unless overridden)."""
+    """Selected extra tests with their thresholds (Evidently's default thresholds unless overridden)."""
     overrides = dict(thresholds or {})
     check_tests(list(overrides))
     return tuple(TestChoice(n, float(overrides.get(n, TESTS[n].default_threshold))) for n in check_tests(names))
