@@ -224,7 +224,8 @@ def compare(
         if cur["count"]:
             compared.append(name)
         else:
-            not_comparable[name] = "the window has no finite value"
+            numerical = features[name]["kind"] == "numerical"
+            not_comparable[name] = "the window has no finite value" if numerical else "the window has no value"
     aggregates: dict[str, float | None] = {}
     shares: dict[str, float | None] = {}
     if compared:
