@@ -18,9 +18,10 @@ range, plus one outer bin per side for the window) or category counts. docs/drif
 measured error against the raw-data statistic and its false-positive rate.
 - ``ks``: D = max_k |F_ref(e_k) − F_cur(e_k)|, the two ECDFs at the padded bin edges. Never above the
   raw-data statistic and at most the largest bin share below it (inside a bin each ECDF rises by at
-  most its share). p-value: ``scipy.stats.kstwo`` at n = round(n_ref·n_cur / (n_ref + n_cur)), i.e.
-  ``scipy.stats.ks_2samp(method="asymp")`` on D (Evidently runs ``ks_2samp`` on the rows, exact for
-  small samples). Binning makes the test conservative: fewer false positives than the threshold.
+  most its share). Its p-value is that of the binned statistic itself (``bridge``: a Brownian bridge
+  observed at the edges' pooled ECDF values), not the Kolmogorov distribution of the raw-data
+  statistic (``scipy.stats.ks_2samp``, which Evidently runs on the rows): applied to the smaller binned
+  D, that one flagged 0.3-3.7% of null windows at threshold 0.05 instead of 5%.
 - ``chisquare``: two-sample χ² test of homogeneity (``scipy.stats.chi2_contingency`` without continuity
   correction) of the window counts against the reference counts. Evidently's categorical test instead
   treats the reference shares as exact (one-sample ``scipy.stats.chisquare``), which is only right
@@ -46,6 +47,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from grafana_proxy.monitoring.bridge import bridge_sf
 
 Matrix = npt.NDArray[np.float64]
 Vector = npt.NDArray[np.float64]
@@ -111,13 +114,11 @@ TESTS: dict[str, TestSpec] = {
 
 
 def ks(actual: Matrix, expected: Matrix, extra: TestInput) -> tuple[Vector, Vector]:
-    # scipy.stats takes a second to import: only the p-value tests pay it (not seed, demo or TVD-only runs).
-    from scipy import stats as sps
-
-    d = np.abs(np.cumsum(actual, axis=1) - np.cumsum(expected, axis=1)).max(axis=1)
-    big, small = np.maximum(extra.n_actual, extra.n_expected), np.minimum(extra.n_actual, extra.n_expected)
-    effective = np.maximum(np.round(big * small / np.maximum(big + small, 1.0)), 1.0)
-    return d, np.asarray(sps.kstwo.sf(d, effective), dtype=np.float64)
+    cur, ref = np.cumsum(actual, axis=1), np.cumsum(expected, axis=1)
+    d = np.abs(cur - ref).max(axis=1)
+    n, m = extra.n_actual, extra.n_expected
+    pooled = (n[:, None] * cur + m[:, None] * ref) / (n + m)[:, None]  # F at the edges under "no drift"
+    return d, bridge_sf(np.sqrt(n * m / (n + m)) * d, pooled[:, :-1])
 
 
 def _pools(shares: Vector, min_share: float, ordered: bool) -> npt.NDArray[np.int64]:
@@ -138,7 +139,8 @@ def _pools(shares: Vector, min_share: float, ordered: bool) -> npt.NDArray[np.in
 
 
 def chisquare(actual: Matrix, expected: Matrix, extra: TestInput) -> tuple[Vector, Vector]:
-    from scipy import stats as sps  # imported here for the reason given in ks
+    # scipy.stats takes a second to import: only the p-value tests pay it (not seed, demo or TVD-only runs).
+    from scipy import stats as sps
 
     statistic = np.full(actual.shape[0], np.nan)
     dof = np.ones(actual.shape[0])

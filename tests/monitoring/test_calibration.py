@@ -64,16 +64,16 @@ CASES = [
 def test_false_positive_rate_is_close_to_the_threshold(kind: str, n_ref: int, n_cur: int) -> None:
     results = null_windows(kind, n_ref, n_cur, seed=n_ref + n_cur)
     rates = {test: float(np.mean([r["drift"] for r in rows])) for test, rows in results.items()}
-    assert all(rate <= ALPHA + SPREAD for rate in rates.values()), rates
-    # χ² must not buy its calibration by never firing: its rate is the threshold's, not just below it.
-    assert rates["chisquare"] >= ALPHA - SPREAD, rates
+    # Both sides: a test that never fires (binned KS on the Kolmogorov distribution: 0.3-3.7%) is not
+    # calibrated either.
+    assert all(ALPHA - SPREAD <= rate <= ALPHA + SPREAD for rate in rates.values()), rates
 
 
 @pytest.mark.parametrize("kind", ["normal", "categorical"])
-def test_five_values_are_too_few_for_chisquare_and_ks_stays_below_the_threshold(kind: str) -> None:
+def test_five_values_are_too_few_for_chisquare_and_ks_keeps_its_threshold(kind: str) -> None:
     results = null_windows(kind, 5000, 5, seed=5)
     # Five values cannot fill two pools of five expected values: no χ² p-value, never drift.
     assert all(r["p_value"] is None and r["drift"] is False for r in results["chisquare"])
     assert all(r.get("reason") == "too few values for this test" for r in results["chisquare"])
     if kind == "normal":
-        assert np.mean([r["drift"] for r in results["ks"]]) <= ALPHA + SPREAD
+        assert ALPHA - SPREAD <= np.mean([r["drift"] for r in results["ks"]]) <= ALPHA + SPREAD
