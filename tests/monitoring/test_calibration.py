@@ -4,7 +4,7 @@ threshold 0.05 must flag drift in about 5% of them, whatever the window size.
 Each case analyses FEATURES null windows in one call: every feature is an independent training column
 and an independent window from the same distribution, so one vectorised ``compare`` gives hundreds of
 draws of the test's null distribution. Seeds are fixed; the bounds are 3 binomial standard deviations
-around the threshold (0.05 ± 0.031 for 400 windows)."""
+around the threshold (0.05 ± 0.033 for 400 windows)."""
 
 from __future__ import annotations
 
