@@ -2,10 +2,12 @@
 
 Per window: live stats on the reference bins, TVD / Hellinger / KLD per feature, their sums and means,
 general drift = (tvd_mean + hellinger_mean) / 2 classified with the drift thresholds. Outputs:
-- metrics ``tvd_mean``, ``hellinger_mean``, ``kld_mean``, ``missing_share_mean`` and
-  ``missing_share.<feature>``; with extra tests, ``<test>_drift_share`` (share of drifted features);
+- metrics ``tvd_mean``, ``hellinger_mean``, ``kld_mean``, ``missing_share_mean``,
+  ``missing_share.<feature>`` and ``infinite_share_mean`` (±inf cells, counted apart like nulls); with
+  extra tests, ``<test>_drift_share`` (share of drifted features among those the test could run on);
 - result ``general_drift`` (kind data_drift) whose extra_data holds ``drift_status`` (MLRun's "0"/"1"/"2"),
-  ``drift_measures``, and the features that could not be compared; with extra tests, one result
+  ``drift_measures``, and the features that could not be compared (``not_comparable``: feature ->
+  reason; they never count as drift); with extra tests, one result
   ``<test>_drift`` per test (drift detected when the drifted share >= ``drift_share``, Evidently's 0.5);
 - the endpoint record's ``current_stats``, ``drift_measures`` and ``drift_status``.
 Each segment (``drift_segments``) yields the same metrics and results named ``<name>[<segment>]``; the
@@ -70,6 +72,8 @@ def outputs_of(report: DriftReport, drift_share: float, segment: str | None = No
             out.append(MetricValue(_name(metric, segment), value))
     if report.missing_share_mean is not None:
         out.append(MetricValue(_name("missing_share_mean", segment), report.missing_share_mean))
+    if report.infinite_share_mean is not None:
+        out.append(MetricValue(_name("infinite_share_mean", segment), report.infinite_share_mean))
     for feature, measures in report.features.items():
         if measures["missing_share"] is not None:
             out.append(MetricValue(_name(f"missing_share.{feature}", segment), measures["missing_share"]))

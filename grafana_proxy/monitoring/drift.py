@@ -129,7 +129,14 @@ class DriftReport:
 
     @property
     def missing_share_mean(self) -> float | None:
-        shares = [f["missing_share"] for f in self.features.values() if f["missing_share"] is not None]
+        return self._share_mean("missing_share")
+
+    @property
+    def infinite_share_mean(self) -> float | None:
+        return self._share_mean("infinite_share")
+
+    def _share_mean(self, key: str) -> float | None:
+        shares = [f[key] for f in self.features.values() if f.get(key) is not None]
         return float(np.mean(shares)) if shares else None
 
 
