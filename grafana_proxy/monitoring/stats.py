@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grafana_proxy.monitoring.binning import QUANTILES, FloatArray, PaddedBins, Summary, padded_bins
+from grafana_proxy.monitoring.binning import QUANTILES, FloatArray, PaddedBins, Summary, inner_edges, padded_bins
 
 NUM_BINS = 20  # MLRun's default_num_bins
 MAX_CATEGORIES = 200  # keeps the JSON of an id-like text column small
@@ -175,7 +175,12 @@ def reference_kind(stats: Mapping[str, Any]) -> str | None:
 
 def _shape(stats: Mapping[str, Any]) -> str | None:
     hist = stats.get("hist")
-    if isinstance(hist, list | tuple) and len(hist) == 2 and len(hist[1]) == len(hist[0]) + 1:
+    if (
+        isinstance(hist, list | tuple)
+        and len(hist) == 2
+        and all(isinstance(part, list | tuple) for part in hist)
+        and len(hist[1]) == len(hist[0]) + 1
+    ):
         return "numerical"
     if isinstance(stats.get("categories"), Mapping):
         return "categorical"
@@ -193,6 +198,11 @@ def not_comparable_reason(stats: Mapping[str, Any]) -> str | None:
         total = sum(float(c) for c in counts)
     except (TypeError, ValueError):
         return "the reference counts are not numbers"
+    if shape == "numerical":
+        try:
+            inner_edges(stats["hist"][1])
+        except (TypeError, ValueError):
+            return "the reference histogram edges are not ascending finite numbers"
     if not total > 0:
         return "the reference has no finite value" if shape == "numerical" else "the reference has no value"
     return None

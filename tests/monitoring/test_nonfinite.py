@@ -92,3 +92,30 @@ def test_reference_stored_with_an_empty_histogram_is_not_comparable() -> None:
     report = analyze(pd.DataFrame({"x": RNG.normal(size=100)}), {"x": stale}, tests=ALL_TESTS)
     assert report.not_comparable == {"x": "the reference has no finite value"}
     assert report.status == ResultStatus.irrelevant and report.features == {}
+
+
+@pytest.mark.parametrize(
+    ("stats", "reason"),
+    [
+        (
+            {"count": 3, "hist": [[1, 2], [0.0, None, 2.0]]},
+            "the reference histogram edges are not ascending finite numbers",
+        ),
+        (
+            {"count": 3, "hist": [[1, 2], [0.0, np.inf, 2.0]]},
+            "the reference histogram edges are not ascending finite numbers",
+        ),
+        (
+            {"count": 3, "hist": [[1, 2], [2.0, 1.0, 0.0]]},
+            "the reference histogram edges are not ascending finite numbers",
+        ),
+        ({"count": 3, "hist": [["a", 2], [0.0, 1.0, 2.0]]}, "the reference counts are not numbers"),
+        ({"count": 0, "categories": {}}, "the reference has no value"),
+        ({"count": 3, "hist": [3, 4]}, "the reference has neither a histogram nor category counts"),
+    ],
+)
+def test_malformed_reference_features_are_not_comparable_not_a_crash(stats: dict[str, object], reason: str) -> None:
+    reference = {"bad": stats, "x": reference_stats(training())["x"]}
+    report = analyze(pd.DataFrame({"bad": [1.0, 2.0], "x": RNG.normal(size=2)}), reference, tests=ALL_TESTS)
+    assert report.not_comparable == {"bad": reason}
+    assert set(report.features) == {"x"}
