@@ -36,7 +36,7 @@ def bridge_sf(d: Vector, times: Matrix) -> Vector:
 
 
 def _sf(d: Vector, times: Matrix) -> Vector:
-    from scipy.special import ndtr  # scipy is imported where a test needs it (see distances.ks)
+    from scipy.special import ndtr  # imported here: the serve process must not pay for scipy at startup
 
     rows = d.size
     half = np.maximum(d, 1e-300)[:, None]
