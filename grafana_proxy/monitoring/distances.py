@@ -5,13 +5,13 @@ Every function takes 2-D arrays with one row per feature and one column per (pad
 vectors (counts divided by the feature's count, MLRun's ``dict_to_histogram``); rows of different
 lengths are right-padded with zeros, which adds nothing to any of the sums below.
 
-MLRun's three distances (``mlrun/model_monitoring/metrics/histogram_distance.py``, reference §5):
+MLRun's three distances (``mlrun/model_monitoring/metrics/histogram_distance.py``):
 - TVD = Σ|t − u| / 2
 - Hellinger = sqrt(max(1 − Σ sqrt(t·u), 0))
 - KLD = KL(t‖u) + KL(u‖t), where KL(a‖b) = Σ_{a≠0} a·ln(a / b') and b' = b, or 1e-4 where b = 0
   (terms with zero "actual" are skipped, zero "expected" is replaced by 1e-4; no capping).
 
-The extra tests follow Evidently's names, directions and default thresholds (peers.md §A.2), computed
+The extra tests follow Evidently's names, directions and default thresholds (``TESTS`` below), computed
 from the stored reference histogram because the reference is kept as stats, not rows:
 - ``ks``: two-sample Kolmogorov–Smirnov statistic D = max_k |F_ref(e_k) − F_cur(e_k)|, both CDFs taken
   at the padded bin edges (cumulative sums of the two histograms). It equals the raw-data statistic
