@@ -7,9 +7,11 @@ process accepted, gateways in other processes included, and keeps the total acro
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
+log = logging.getLogger(__name__)
 COUNT_FILE = "accepted"
 
 
@@ -32,11 +34,17 @@ class AcceptedCount:
         self._saved = self.base
 
     def save(self, total: int) -> None:
+        """Best effort: a full or read-only disk must never stop the fold (or a shutdown) for a metric;
+        the next save tries again."""
         if total == self._saved:
             return
         tmp = self._path.with_suffix(".tmp")
-        tmp.write_text(str(total), encoding="ascii")
-        os.replace(tmp, self._path)
+        try:
+            tmp.write_text(str(total), encoding="ascii")
+            os.replace(tmp, self._path)
+        except OSError as error:
+            log.debug("could not save the accepted-events count in %s: %s", self._path, error)
+            return
         self._saved = total
 
 

@@ -77,3 +77,19 @@ def test_accepted_keeps_growing_across_restarts(tmp_path: Path, sqlite_stores: S
             assert pipeline.accepted_total == 4 * run  # all runs
         finally:
             pipeline.stop()
+
+
+def test_a_count_file_that_cannot_be_written_never_stops_the_pipeline(tmp_path: Path, sqlite_stores: Stores) -> None:
+    """The count is a metric: when its file cannot be replaced (here a directory stands in its way), the
+    events are still accepted and folded, and the pipeline stops cleanly."""
+    settings = Settings(data_dir=tmp_path / "data")
+    pipeline = open_pipeline(settings, sqlite_stores)
+    (pipeline.config.spool_dir / "serve" / "accepted.tmp").mkdir()
+    try:
+        events = [{"endpoint_id": "ep9", "timestamp": T0, "request_id": "x1", "inputs": [1]}]
+        pipeline.submit_raw("alpha", orjson.dumps(events), 1)
+        pipeline.drain()
+        assert pipeline.accepted_total == 1
+    finally:
+        pipeline.stop()
+    assert sqlite_stores.endpoints.get("alpha", "ep9") is not None
