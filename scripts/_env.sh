@@ -32,5 +32,5 @@ ensure_venv() {
     fi
     python -m pip install --quiet --disable-pip-version-check --no-input -e ".$extras" || return 1
     touch .venv/.installed
-    echo "==> installed grafana-proxy $(python -c 'import grafana_proxy; print(grafana_proxy.__version__)')"
+    echo "==> grafana-proxy $(python -c "import grafana_proxy; print(grafana_proxy.__version__)") is installed in .venv"
 }
