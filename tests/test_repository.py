@@ -47,3 +47,23 @@ def test_changelog_follows_keep_a_changelog_and_names_this_version() -> None:
     assert "## [Unreleased]" in text
     assert re.search(rf"^## \[{re.escape(__version__)}\] - \d{{4}}-\d{{2}}-\d{{2}}$", text, re.MULTILINE)
     assert "(docs/upgrading.md)" in text and "(docs/upgrading.md)" in (ROOT / "README.md").read_text()
+
+
+def test_relative_links_in_the_documentation_resolve() -> None:
+    """Every relative link of README.md, CHANGELOG.md and docs/*.md names a file of the repository (and,
+    with ``#anchor``, a heading of it)."""
+    broken = []
+    for doc in [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)\s]+)\)", doc.read_text(encoding="utf-8")):
+            if re.match(r"[a-z]+:", target):
+                continue  # http(s), mailto
+            path, _, anchor = target.partition("#")
+            file = (doc.parent / path).resolve() if path else doc
+            if not file.exists():
+                broken.append(f"{doc.relative_to(ROOT)} -> {target}")
+            elif anchor:
+                headings = re.findall(r"^#+ (.+)$", file.read_text(encoding="utf-8"), re.MULTILINE)
+                slugs = {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-") for h in headings}
+                if anchor not in slugs:
+                    broken.append(f"{doc.relative_to(ROOT)} -> {target} (no such heading)")
+    assert broken == []
