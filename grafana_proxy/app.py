@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from grafana_proxy import __version__
 from grafana_proxy.api import endpoints, events, ground_truth
+from grafana_proxy.apidocs import install_api_docs
 from grafana_proxy.auth import KeyVerifier
 from grafana_proxy.deps import StoresDep
 from grafana_proxy.errors import error_response, install_error_handlers, json_response
@@ -51,6 +52,8 @@ def create_app(settings: Settings, stores: Stores | None = None) -> FastAPI:
         description="One Grafana datasource for models in production (SimpleJSON, simPod JSON, Infinity).",
         redirect_slashes=False,  # the plugins call the prefix with and without "/"; both must be 200
         lifespan=_lifespan,
+        docs_url=None,  # /docs and /redoc come from install_api_docs, with assets served locally
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.stores = stores
@@ -65,6 +68,7 @@ def create_app(settings: Settings, stores: Stores | None = None) -> FastAPI:
     app.include_router(events.router)
     app.include_router(ground_truth.router)
     _add_health(app)
+    install_api_docs(app, "grafana-proxy")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_metrics(app, stores)  # outside the body limit, so 413s are counted
     app.add_middleware(RequestLogMiddleware)
@@ -82,7 +86,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         pipeline: IngestPipeline = app.state.ingest
         metrics.set_ingest_provider(
             lambda: IngestSnapshot(
-                accepted_events_total=pipeline.accepted_events, backlog_records=pipeline.backlog_records()
+                accepted_events_total=pipeline.accepted_all_spools(), backlog_records=pipeline.backlog_records()
             )
         )
         stack.callback(metrics.set_ingest_provider, None)
@@ -95,7 +99,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _add_health(app: FastAPI) -> None:
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     def healthz() -> Response:
-        return json_response({"status": "ok"})
+        return json_response({"status": "ok", "version": __version__})
 
     @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers")
     def readyz(stores: StoresDep) -> Response:

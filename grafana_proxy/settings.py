@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,7 +19,11 @@ class AuthMode(StrEnum):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="GRAFANA_PROXY_", env_file=".env", env_ignore_empty=True, extra="ignore"
+        env_prefix="GRAFANA_PROXY_",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+        populate_by_name=True,  # Settings(gateway_service_url=...) works for the fields with aliases too
     )
 
     data_dir: Path = Field(
@@ -94,6 +98,24 @@ class Settings(BaseSettings):
         default=10_000, gt=0, description="Gateway: calls queued for recording before it spools inline."
     )
     gateway_max_connections: int = Field(default=100, gt=0, description="Gateway: connections to the model service.")
+    # The monitor gateway's original deployment names these three SERVICE_URL, TABLE_NAME and DB_URL;
+    # they stay accepted so an existing deployment keeps working. An explicit command-line option wins.
+    gateway_service_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GRAFANA_PROXY_GATEWAY_SERVICE_URL", "SERVICE_URL"),
+        description="Gateway: URL of the model service it forwards calls to (`--service-url`).",
+    )
+    gateway_table_name: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GRAFANA_PROXY_GATEWAY_TABLE_NAME", "TABLE_NAME"),
+        description="Gateway: also write one row per call into this plain SQL table (`--table`).",
+    )
+    gateway_db_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GRAFANA_PROXY_GATEWAY_DB_URL", "DB_URL"),
+        description="Gateway: SQLAlchemy URL of the database holding that table (`--db-url`); default: the "
+        "stores' database.",
+    )
 
     # Monitoring (controller and applications)
     controller_in_serve: bool = Field(

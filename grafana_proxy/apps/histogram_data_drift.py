@@ -1,4 +1,5 @@
-"""``histogram-data-drift``: MLRun's built-in drift application (peers.md §A.1, reference §5).
+"""``histogram-data-drift``: MLRun's built-in drift application, same formulas and
+thresholds.
 
 Per window: live stats on the reference bins, TVD / Hellinger / KLD per feature, their sums and means,
 general drift = (tvd_mean + hellinger_mean) / 2 classified with the drift thresholds. Outputs:

@@ -11,7 +11,6 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from grafana_proxy.cli.common import err, fail, load_settings, opened_stores, out
@@ -21,27 +20,34 @@ if TYPE_CHECKING:
     from grafana_proxy.seeding.live import LivePlan
 
 
-def _print(info: DemoInfo, plan: LivePlan, base_period: float) -> None:
-    out.print()
+def ready_block(info: DemoInfo, plan: LivePlan, base_period: float, history: list[str]) -> str:
+    """What the demo prints once everything answers, the same on every run. ``history`` names the
+    synthetic projects in the store; ``info.seeded`` says whether this run seeded them."""
     if info.seeded:
         days = (info.seeded[0].end_ms - info.seeded[0].start_ms) / 86_400_000
-        names = ", ".join(r.project for r in info.seeded)
-        out.print(
-            f"[bold]History:[/]                {days:g} days of synthetic data (generator, not live) in {escape(names)}"
-        )
+        seeded = f"{days:g} days of synthetic data (generator, not live) in {', '.join(history)}"
+    elif history:
+        seeded = f"synthetic data (generator, not live) in {', '.join(history)}, seeded by an earlier run"
+    else:
+        seeded = "none (not seeded)"
     drift = f"drift after {plan.drift_after:g} s" if plan.drift_after < plan.duration else "no drift"
-    out.print(
-        f"[bold]Live:[/]                   traffic {plan.rate:g}/s for {plan.duration:g} s ({drift}) -> "
-        f"gateway {plan.gateway_url} -> model {plan.model_url}; project {escape(plan.project)}"
-    )
-    out.print(f"[bold]Controller:[/]             every {base_period:g} min (demo setting), in serve")
-    out.print(f"[bold]Grafana datasource URL:[/] {escape(info.url)}")
-    out.print(f"[bold]Custom HTTP header:[/]     {KEY_HEADER}")
-    out.print(f"[bold]Read key:[/]               {escape(info.key)}")
-    out.print(f"[bold]Projects:[/]               {escape(', '.join([*info.projects, plan.project]))}")
-    out.print("[bold]Try it:[/]")
-    out.print(info.curl, markup=False)
-    out.print()
+    docs = info.url.split("/api/", 1)[0] + "/docs"
+    lines = [
+        "Ready. Add the datasource below in Grafana, or paste the curl line.",
+        f"History:                {seeded}",
+        f"Live:                   traffic {plan.rate:g}/s for {plan.duration:g} s ({drift}) -> "
+        f"gateway {plan.gateway_url} -> model {plan.model_url}; project {plan.project}",
+        f"Controller:             every {base_period:g} min (demo setting), in serve",
+        f"Grafana datasource URL: {info.url}",
+        f"Custom HTTP header:     {KEY_HEADER}",
+        f"Read key:               {info.key}",
+        f"Projects:               {', '.join([*history, plan.project])}",
+        f"API docs:               {docs}",
+        "Try it:",
+        info.curl,
+        "Ctrl-C stops everything (traffic, gateway, serve, model); the data stays for the next run.",
+    ]
+    return "\n".join(lines)
 
 
 def _wait_for_signal() -> None:
@@ -88,6 +94,7 @@ def demo(
     )
     if len({port, gateway_port, model_port}) < 3:
         raise fail("--port, --gateway-port and --model-port must differ")
+    err.print(f"opening the store in {settings.data_dir}")
     with opened_stores(settings) as stores:
         progress = Progress(TextColumn("seeding {task.description}"), BarColumn(), MofNCompleteColumn(), console=err)
         tasks: dict[str, TaskID] = {}
@@ -97,18 +104,30 @@ def demo(
                 tasks[project] = progress.add_task(project, total=total)
             progress.update(tasks[project], completed=done)
 
-        if not no_seed and not stores.endpoints.projects():
+        existing = stores.endpoints.projects()
+        if no_seed:
+            err.print("not seeding (--no-seed)")
+        elif existing:  # prepare_demo seeds an empty store only
+            err.print(f"not seeding: the store already holds {', '.join(existing)}")
+        else:
             err.print(f"empty store: seeding {history_days:g} days of history with the synthetic generator")
         with progress:
             info = prepare_demo(stores, host, port, seed=not no_seed, progress=report, days=history_days)
-        info = replace(info, projects=[p for p in info.projects if p != LIVE_PROJECT], live_project=plan.project)
+        history = [p for p in info.projects if p != LIVE_PROJECT]
+        info = replace(info, projects=history, live_project=plan.project)
         setup_logging(settings.log_level, settings.log_json)
+        err.print(
+            f"starting the demo model (:{model_port}), the gateway (:{gateway_port}), serve (:{port}) "
+            f"and {rate:g} calls/s of traffic"
+        )
         try:
             live = start_live(settings, stores, plan)
         except (RuntimeError, ValueError) as error:
             raise fail(str(error)) from None
         try:
-            _print(info, plan, settings.monitoring_base_period_minutes)
+            out.print()
+            out.print(ready_block(info, plan, settings.monitoring_base_period_minutes, history), markup=False)
+            out.print()
             _wait_for_signal()
             err.print("stopping: traffic, gateway, serve, model")
         finally:

@@ -1,4 +1,4 @@
-"""Monitoring commands (issue 3 §5–§6): ``controller [--once]`` and ``reference set``. Wiring in main.py::
+"""Monitoring commands: ``controller [--once]`` and ``reference set``. Wiring in main.py::
 
 app.command()(monitor.controller)
 app.add_typer(monitor.reference_app, name="reference")

@@ -65,7 +65,7 @@ PERFORMANCE = DashboardId("9CazA-UGz", "Model Monitoring - Performance", "model-
 APPLICATIONS = DashboardId("gVrVlU7Iz", "Model Monitoring - Applications", "model-monitoring-applications")
 ALL_DASHBOARDS: tuple[DashboardId, ...] = (OVERVIEW, DETAILS, PERFORMANCE, APPLICATIONS)
 
-# Series names written by the stream windows (issue 3 §2) and the drift application (issue 3 §5).
+# Series names written by the stream windows (ingest) and the histogram-data-drift application.
 PREDICTIONS_PER_SECOND = "predictions_per_second"
 LATENCY_5M = "latency_avg_5m"
 LATENCY_1H = "latency_avg_1h"

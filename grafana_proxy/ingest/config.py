@@ -1,4 +1,4 @@
-"""Typed view of the pipeline knobs (issue 3).
+"""Typed view of the ingest pipeline knobs (spool, dedup, archive, stream windows, gateway).
 
 Resolves the defaults that depend on the data directory (spool, archive) once, so the pipeline
 modules take one small typed object instead of the whole settings."""

@@ -25,6 +25,7 @@ import orjson
 
 from grafana_proxy.archive.writer import ArchiveBuffer
 from grafana_proxy.ingest.config import PipelineConfig
+from grafana_proxy.ingest.counter import AcceptedCount, accepted_elsewhere
 from grafana_proxy.ingest.dedup import DedupIndex
 from grafana_proxy.ingest.events import NormalEvent, parse_batch
 from grafana_proxy.ingest.registry import EndpointRegistry
@@ -75,7 +76,8 @@ class IngestPipeline:
         self._registry = EndpointRegistry(stores.endpoints, self.spool_id)
         self._last_window_flush = 0.0
         self._last_prune = 0.0
-        self.accepted_events = 0  # made durable since start: /metrics turns it into the ingest rate
+        self.accepted_events = 0  # made durable since start
+        self._accepted = AcceptedCount(self._dir)  # what earlier runs of this spool accepted
         self._recover()
 
     def _recover(self) -> None:
@@ -112,6 +114,16 @@ class IngestPipeline:
         self.accepted_events += count
         self._wake.set()
         return seq
+
+    @property
+    def accepted_total(self) -> int:
+        """Events this spool has accepted over all its runs."""
+        return self._accepted.base + self.accepted_events
+
+    def accepted_all_spools(self) -> int:
+        """Events accepted by every process sharing the spool directory (this one live, the others from
+        their count files): what /metrics reports, so gateways in other processes are counted too."""
+        return self.accepted_total + accepted_elsewhere(self._dir.parent, self._dir.name)
 
     def backlog_records(self) -> int:
         """Spool records written but not yet folded into the stores."""
@@ -269,6 +281,7 @@ class IngestPipeline:
         if time.monotonic() - self._last_prune > 3600:
             self._dedup.prune(int((time.time() - self.config.dedup_retention_hours * 3600) * 1000))
             self._last_prune = time.monotonic()
+        self._accepted.save(self.accepted_total)
         if not read:
             self._wake.wait(0.2)
             self._wake.clear()
@@ -308,6 +321,7 @@ class IngestPipeline:
         try:
             self.drain()
         finally:
+            self._accepted.save(self.accepted_total)
             self.spool.close()
             self._dedup.close()
             self._lock_file.close()

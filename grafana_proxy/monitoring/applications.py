@@ -1,6 +1,6 @@
 """Monitoring applications: the base class, what they receive (``ApplicationContext``) and what they
 return (``ResultValue``, ``MetricValue``, ``EndpointUpdate``), after MLRun's
-``ModelMonitoringApplicationBase.do_tracking(monitoring_context)`` (peers.md §A.1).
+``ModelMonitoringApplicationBase.do_tracking(monitoring_context)``.
 
 A user application::
 

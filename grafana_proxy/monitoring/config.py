@@ -1,4 +1,4 @@
-"""Typed view of the monitoring knobs (issue 3 §5–§6).
+"""Typed view of the monitoring knobs: controller period and delays, applications and their parameters.
 
 Built once from the settings so the controller and applications take one small typed object."""
 

@@ -1,4 +1,4 @@
-"""The monitoring controller (MLRun's application controller, reference §4.4): every ``base_period`` it
+"""The monitoring controller (after MLRun's model-monitoring application controller): every ``base_period`` it
 runs each enabled application on each endpoint's newly completed windows and stores what they return.
 
 Windows are aligned to multiples of the period (epoch-based), so every process agrees on them. Per

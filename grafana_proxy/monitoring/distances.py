@@ -5,7 +5,7 @@ Every function takes 2-D arrays with one row per feature and one column per (pad
 vectors (counts divided by the feature's count, MLRun's ``dict_to_histogram``); rows of different
 lengths are right-padded with zeros, which adds nothing to any of the sums below.
 
-MLRun's three distances (``mlrun/model_monitoring/metrics/histogram_distance.py``, reference §5):
+MLRun's three distances (``mlrun/model_monitoring/metrics/histogram_distance.py``):
 - TVD = Σ|t − u| / 2
 - Hellinger = sqrt(max(1 − Σ sqrt(t·u), 0))
 - KLD = KL(t‖u) + KL(u‖t), where KL(a‖b) = Σ_{a≠0} a·ln(a / b') and b' = b, or 1e-4 where b = 0

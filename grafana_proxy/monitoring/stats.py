@@ -1,7 +1,7 @@
 """Feature statistics in MLRun's ``feature_stats`` format, computed column by column with numpy.
 
-Per numerical feature (pandas ``describe()`` keys plus a histogram, /work/shared/reference/
-mlrun-grafana-proxy.md §5)::
+Per numerical feature (pandas ``describe()`` keys plus a histogram of 20 bins, as MLRun stores
+``feature_stats``)::
 
     {"count", "mean", "std", "min", "25%", "50%", "75%", "max", "hist": [[20 counts], [21 edges]]}
 

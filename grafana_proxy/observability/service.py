@@ -32,9 +32,10 @@ RUN_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 class IngestSnapshot:
     """What the ingest pipeline reports at scrape time.
 
-    ``accepted_events_total`` counts events made durable since the process started (Prometheus'
-    ``rate()`` turns it into the ingest rate); ``backlog_records`` is how many write-ahead (spool)
-    records wait to be folded into the stores, ``backlog_bytes`` their size when known."""
+    ``accepted_events_total`` counts events made durable by the events API and every gateway sharing the
+    spool directory, over all their runs (Prometheus' ``rate()`` turns it into the ingest rate);
+    ``backlog_records`` is how many write-ahead (spool) records wait to be folded into the stores,
+    ``backlog_bytes`` their size when known."""
 
     accepted_events_total: int
     applied_events_total: int | None = None
@@ -64,7 +65,7 @@ class _IngestCollector(Collector):
         families: list[Metric] = [
             CounterMetricFamily(
                 "grafana_proxy_ingest_events_accepted",
-                "Events made durable (spooled).",
+                "Events made durable (spooled) by the events API and every gateway sharing the spool directory.",
                 value=snap.accepted_events_total,
             ),
             GaugeMetricFamily(

@@ -188,7 +188,7 @@ access_keys = Table(
     mysql_collate=MYSQL_COLLATE,
 )
 
-# -- monitoring pipeline (issue 3): ground truth for model performance, controller progress ----------------
+# -- monitoring pipeline: ground truth for model performance, controller progress ----------------
 
 ground_truth = Table(
     "ground_truth",

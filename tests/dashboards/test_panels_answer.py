@@ -1,4 +1,4 @@
-"""Issue 4 §4: every panel and variable of every generated dashboard, sent as its plugin sends it,
+"""Every panel and variable of every generated dashboard, sent as its plugin sends it,
 gets a well-formed, non-empty answer from the app on seeded demo data."""
 
 from __future__ import annotations
