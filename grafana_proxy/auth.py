@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy.deps import SettingsDep
 from grafana_proxy.errors import ApiError
+from grafana_proxy.identifiers import problem
 from grafana_proxy.model import AccessKey
 from grafana_proxy.settings import AuthMode
 from grafana_proxy.stores.base import KeyStore
@@ -36,6 +37,9 @@ class Principal:
     can_write: bool
 
     def check_project(self, project: str) -> None:
+        reason = problem("project", project)
+        if reason is not None:
+            raise ApiError(400, f"project: {reason}", "invalid project")
         if not self.access.allows(project):
             raise ApiError(403, f"this access key may not use project {project!r}")
 
