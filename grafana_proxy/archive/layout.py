@@ -76,8 +76,7 @@ class UnsafePath(ValueError):
 def partition_path(root: str, project: str, endpoint_uid: str, date: str) -> str:
     """The partition directory, built only from valid identifiers and checked to stay inside ``root``
     (the identifier rule already excludes ``/`` and a leading ``.``; this is the second line)."""
-    for kind, value in (("project", project), ("endpoint_id", endpoint_uid)):
-        reason = problem(kind, value)
+    for reason in (problem("project", project), problem("endpoint_id", endpoint_uid)):
         if reason is not None:
             raise UnsafePath(f"archive partition refused: {reason}")
     relative = f"project={project}/endpoint_id={endpoint_uid}/date={date}"

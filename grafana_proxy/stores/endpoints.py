@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, delete, or_, select
 
+from grafana_proxy.identifiers import check
 from grafana_proxy.model import (
     ENDPOINT_FIELDS,
     JSON_FIELDS,
@@ -129,10 +130,9 @@ def validate_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_key(project: str, uid: str) -> None:
-    if not project or len(project) > schema.PROJECT_LEN:
-        raise ValueError(f"project name must have 1 to {schema.PROJECT_LEN} characters")
-    if not uid or len(uid) > schema.UID_LEN:
-        raise ValueError(f"endpoint uid must have 1 to {schema.UID_LEN} characters")
+    # The entry points check first (and name the request field); this keeps any other caller honest.
+    check("project", project)
+    check("endpoint_id", uid)
 
 
 def _record(row: Row[Any]) -> EndpointRecord:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError
 
+from grafana_proxy.identifiers import check
 from grafana_proxy.model import AccessKey
 from grafana_proxy.stores import schema
 from grafana_proxy.stores.db import Database
@@ -68,6 +69,8 @@ class SqlKeyStore:
             raise ValueError(f"key name is longer than {schema.NAME_LEN} characters")
         if projects is not None and (isinstance(projects, str) or not all(isinstance(p, str) for p in projects)):
             raise ValueError("projects must be a list of project names (or None for all projects)")
+        for project in projects or ():
+            check("project", project)
         project_list = None if projects is None else sorted(set(projects))
         for _attempt in range(5):  # 8 hex chars: a collision is rare, but must not be an error
             key_id = secrets.token_hex(4)
@@ -109,6 +112,8 @@ class SqlKeyStore:
         existing = self.verify(secret)
         if existing is not None:
             return existing
+        for project in projects or ():
+            check("project", project)
         project_list = None if projects is None else sorted(set(projects))
         row = {
             "key_id": match.group(1),
