@@ -232,6 +232,7 @@ class IngestPipeline:
                         self._apply(self._decode(live))
                 except Exception as exc:
                     if is_transient(exc):
+                        self._recover()  # back to the snapshot: the next call folds this group again
                         raise
                     dead = self._poison.failed(live, exc)
                     if dead is not None:
