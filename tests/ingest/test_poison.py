@@ -16,7 +16,7 @@ import pytest
 from grafana_proxy.ingest.config import PipelineConfig
 from grafana_proxy.ingest.pipeline import IngestPipeline
 from grafana_proxy.model import SeriesKind, TimeRange
-from grafana_proxy.stores.base import Point, StoreUnavailable, Stores
+from grafana_proxy.stores.base import Point, Stores, StoreUnavailable
 from grafana_proxy.stores.deadletters import SqlDeadLetterStore, dead_letter_store
 from grafana_proxy.stores.series import SqlSeriesStore
 
