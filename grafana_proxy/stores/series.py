@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
 )
 
+from grafana_proxy.buckets import fit_step
 from grafana_proxy.model import SeriesData, SeriesKind, TimeRange
 from grafana_proxy.stores import schema
 from grafana_proxy.stores.base import Aggregation, Point
@@ -296,10 +297,13 @@ class SqlSeriesStore:
         time_range: TimeRange,
         step_ms: int,
         agg: Aggregation = "avg",
+        max_points: int | None = None,
     ) -> list[SeriesData]:
         if agg not in AGGREGATIONS:
             raise ValueError(f"aggregation {agg!r} is not one of {', '.join(AGGREGATIONS)}")
         tier, table, size, step = self.choose_tier(time_range, step_ms)
+        if max_points is not None:
+            step = fit_step(time_range, step, size, max_points)
         keep_uids, keep_names = post_filter(endpoint_uids), post_filter(names)
         endpoint_uids, names = sql_list(endpoint_uids), sql_list(names)
         series_sel, stmt = self._query_statements(table, tier == "raw", size, step, agg, endpoint_uids, names)
