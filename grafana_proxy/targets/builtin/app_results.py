@@ -55,7 +55,7 @@ def _thin(times: list[int], values: list[float | None], step_ms: int, cap: int) 
     more than ``cap`` points is it reduced to the last result per step-sized bucket."""
     if len(times) <= cap or step_ms <= 0:
         return times, values
-    step_ms = fit_step(TimeRange(times[0], times[-1]), step_ms, 1, cap)  # aligned buckets: at most ``cap``
+    step_ms = fit_step(TimeRange(times[0], times[-1] + 1), step_ms, 1, cap)  # aligned buckets: at most ``cap``
     buckets: dict[int, float | None] = {}
     for t, v in zip(times, values, strict=True):
         buckets[t - t % step_ms] = v
