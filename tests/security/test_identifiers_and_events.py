@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from grafana_proxy.app import create_app
 from grafana_proxy.model import SeriesKind
@@ -104,7 +106,7 @@ def test_events_with_hostile_fields_are_refused_naming_index_and_field(
     assert stores.endpoints.get("alpha", "ep-after") is not None
     assert stores.endpoints.uids("beta") == ["ep9"]
     # Every archive file is inside the archive root, in a partition of the project that wrote it.
-    files = [p for p in data.rglob("*.parquet")]
+    files = list(data.rglob("*.parquet"))
     assert files and all(p.is_relative_to(data / "archive" / "project=alpha") for p in files), files
     assert not list(data.parent.glob("*.parquet")) and not (data.parent / "beta").exists()
 
@@ -190,3 +192,49 @@ def test_identifiers_compare_exactly_on_every_backend(served: tuple[TestClient, 
     target = {"targets": [{"target": "target_endpoint=list_endpoints;project=al pha"}]}
     reply = client.post("/api/grafana-proxy/model-endpoints/query", json=target, headers=header)
     assert reply.status_code == 400 and "project" in reply.json()["message"]
+
+
+_text = st.one_of(st.sampled_from([*BAD_KEYS, *BAD_NAMES[:-2], "ep1", "a:b", "f1"]), st.text(max_size=12))
+_number = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(-(2**63), 2**63 - 1),
+    st.sampled_from([1e308, -1e308, 1e18, 1e19, 0]),
+)
+_time = st.one_of(_number, st.sampled_from([NOW, NOW / 1000, NOW * 1000, "2030-01-01T00:00:00Z", *BAD_TIMES]))
+_scalar = st.one_of(_number, _text, st.booleans(), st.none())
+_random_event = st.fixed_dictionaries(
+    {"request_id": _text, "timestamp": _time},
+    optional={
+        "endpoint_id": _text,
+        "function_uri": _text,
+        "model": _text,
+        "inputs": st.one_of(
+            st.lists(st.lists(_scalar, max_size=3), max_size=3),
+            st.dictionaries(_text, _scalar, max_size=3),
+            st.lists(_scalar, max_size=3),
+        ),
+        "feature_names": st.lists(_text, max_size=3),
+        "outputs": st.recursive(_scalar, lambda inner: st.lists(inner, max_size=2), max_leaves=40),
+        "latency": _number,
+        "error": st.one_of(st.none(), _text),
+        "labels": st.dictionaries(_text, _text, max_size=2),
+    },
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=st.lists(_random_event, min_size=1, max_size=4))
+def test_random_events_are_refused_or_folded_never_stuck(
+    served: tuple[TestClient, Secrets, Path], events: list[dict[str, Any]]
+) -> None:
+    """Whatever the events API acknowledges folds into the stores on every backend: no dead letter, no
+    backlog, so no acknowledged event is stuck behind a record the stores refuse."""
+    client, secrets, _ = served
+    reply = _post_events(client, secrets.alpha_write, events)
+    assert reply.status_code in (202, 400), reply.text[:300]
+    if reply.status_code == 400:  # a bad event is named; a body that is not JSON (lone surrogate) says so
+        body = reply.json()
+        assert {"message", "index", "field"} <= set(body) or body["error"] == "invalid JSON", body
+    pipeline = client.app.state.ingest  # type: ignore[attr-defined]
+    pipeline.drain()
+    assert pipeline.dead_lettered() == 0 and pipeline.backlog_records() == 0
