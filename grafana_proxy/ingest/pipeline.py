@@ -57,6 +57,22 @@ class SpoolLocked(RuntimeError):
     """Another process already runs a pipeline on this spool directory."""
 
 
+def spool_in_use(spool_dir: Path) -> bool:
+    """True when a pipeline (in this or another process) holds the lock of ``spool_dir``; lets a command
+    refuse to start with one line instead of failing inside its server's start-up."""
+    try:
+        handle = open(spool_dir / "LOCK", "a")
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        handle.close()  # closing drops a lock this probe took
+    return False
+
+
 class IngestPipeline:
     def __init__(
         self,
