@@ -9,7 +9,7 @@ import hmac
 import re
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Row, select, update
@@ -61,6 +61,7 @@ class SqlKeyStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._revoke_listeners: list[Callable[[str], None]] = []
 
     def create(self, name: str, projects: Sequence[str] | None, scope: str) -> tuple[AccessKey, str]:
         if scope not in SCOPES:
@@ -152,4 +153,12 @@ class SqlKeyStore:
         """Revoke a live key; False when there is no such key or it was revoked already."""
         stmt = update(_K).where(_K.c.key_id == key_id, _K.c.revoked_at.is_(None))
         with self.db.write() as conn:
-            return conn.execute(stmt.values(revoked_at=time.time_ns() // 1_000_000)).rowcount > 0
+            revoked = conn.execute(stmt.values(revoked_at=time.time_ns() // 1_000_000)).rowcount > 0
+        for listener in list(self._revoke_listeners):
+            listener(key_id)
+        return revoked
+
+    def add_revoke_listener(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(key_id)`` after every revocation made through this store (this process), so a
+        verifier's cache forgets the key at once instead of at the end of its TTL."""
+        self._revoke_listeners.append(listener)
