@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import orjson
 import pytest
@@ -146,3 +147,26 @@ def test_window_points_the_store_refuses_are_dead_lettered_and_replayable(
     rng = TimeRange(START - 60_000, NOW + 60_000)
     [series] = stores.series.query("proj", [UID], SeriesKind.metric, ["predictions_count_1h"], rng, 30_000, "max")
     assert max(v for v in series.values if v is not None) == 10
+
+
+def test_serve_counts_dead_letters_on_metrics_and_keeps_folding(
+    stores: Stores, refusing: RefusingSeries, tmp_path: Path
+) -> None:
+    """Through the app: a poison batch between two valid ones over the events API; /metrics counts it."""
+    from fastapi.testclient import TestClient
+
+    from grafana_proxy.app import create_app
+    from grafana_proxy.settings import Settings
+    from tests.http_fixtures import make_keys
+
+    keys = make_keys(stores)
+    bundle = Stores(endpoints=stores.endpoints, series=refusing, results=stores.results, keys=stores.keys)
+    settings = Settings(data_dir=tmp_path / "serve", sample_window=1, controller_in_serve=False)
+    header = {"X-V3io-Session-Key": keys.all_write, "Content-Type": "application/json"}
+    with TestClient(create_app(settings, bundle)) as client:
+        for body in (_batch(0, 5), _batch(5, 1, feature="poison"), _batch(6, 5)):
+            assert client.post("/api/v1/projects/proj/events", content=body, headers=header).status_code == 202
+        client.app.state.ingest.drain(NOW)  # type: ignore[attr-defined]
+        text = client.get("/metrics", headers={"X-V3io-Session-Key": keys.all_read}).text
+    assert "grafana_proxy_ingest_dead_lettered_total 1.0" in text
+    assert _samples(stores, "age") == 10
