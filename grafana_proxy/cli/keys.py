@@ -33,8 +33,8 @@ def create(
     projects = sorted(set(project or []))
     if bool(projects) == all_projects:
         raise fail("give either --project P (one or more) or --all-projects")
-    for name in projects:
-        reason = problem("project", name)
+    for each in projects:
+        reason = problem("project", each)
         if reason is not None:
             raise fail(f"--project: {reason}")
     with opened_stores(load_settings()) as stores:
