@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, PendingRollbackError
 
 from grafana_proxy.stores.base import Point, StoreUnavailable
 from grafana_proxy.stores.deadletters import DeadLetter, DeadLetterStore
@@ -27,8 +28,13 @@ WINDOW_KIND = "window"
 
 
 def is_transient(exc: BaseException) -> bool:
-    """An outage (retry later, count nothing) rather than a record that cannot be applied."""
-    return isinstance(exc, StoreUnavailable | OSError)
+    """An outage (retry later, count nothing) rather than a record that cannot be applied: the database
+    unreachable or its connection lost mid-statement, the disk full or read-only, a timeout."""
+    if isinstance(exc, StoreUnavailable | OSError | TimeoutError):
+        return True
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PendingRollbackError):
+        return True
+    return bool(getattr(exc, "connection_invalidated", False))
 
 
 def error_text(exc: BaseException) -> str:
