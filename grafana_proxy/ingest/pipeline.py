@@ -61,8 +61,8 @@ def spool_in_use(spool_dir: Path) -> bool:
     """True when a pipeline (in this or another process) holds the lock of ``spool_dir``; lets a command
     refuse to start with one line instead of failing inside its server's start-up."""
     try:
-        handle = open(spool_dir / "LOCK", "a")
-    except FileNotFoundError:
+        handle = open(spool_dir / "LOCK")  # read-only: a probe never creates anything
+    except OSError:  # no spool yet, or unreadable: the start-up checks report a bad data directory
         return False
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
