@@ -238,3 +238,18 @@ def test_random_events_are_refused_or_folded_never_stuck(
     pipeline = client.app.state.ingest  # type: ignore[attr-defined]
     pipeline.drain()
     assert pipeline.dead_lettered() == 0 and pipeline.backlog_records() == 0
+
+
+@pytest.mark.parametrize("uid", ["..", "../beta", "a/b", ".hidden", "x\x00", ""])
+def test_archive_partitions_refuse_what_would_leave_the_root(uid: str, tmp_path: Path) -> None:
+    """Second line of defence: even a caller that skipped validation cannot name a path outside the root."""
+    from grafana_proxy.archive.layout import UnsafePath, partition_path
+    from grafana_proxy.archive.reader import archived_days
+
+    with pytest.raises(UnsafePath):
+        partition_path(str(tmp_path), "alpha", uid, "2026-01-01")
+    with pytest.raises(UnsafePath):
+        partition_path(str(tmp_path), uid, "ep1", "2026-01-01")
+    (tmp_path / "project=alpha" / "endpoint_id=x" / "date=2026-01-01").mkdir(parents=True)
+    assert archived_days(str(tmp_path / "project=alpha" / "endpoint_id=x"), "..", "..") == frozenset()
+    assert partition_path(str(tmp_path), "alpha", "ep1", "2026-01-01").startswith(str(tmp_path) + "/project=alpha/")
