@@ -86,7 +86,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         pipeline: IngestPipeline = app.state.ingest
         metrics.set_ingest_provider(
             lambda: IngestSnapshot(
-                accepted_events_total=pipeline.accepted_all_spools(), backlog_records=pipeline.backlog_records()
+                accepted_events_total=pipeline.accepted_all_spools(),
+                backlog_records=pipeline.backlog_records(),
+                dead_lettered_total=pipeline.dead_lettered(),
             )
         )
         stack.callback(metrics.set_ingest_provider, None)

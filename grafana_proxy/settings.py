@@ -72,6 +72,9 @@ class Settings(BaseSettings):
         default=64 * 1024 * 1024, gt=0, description="Spool segment size before a new file starts."
     )
     ingest_max_batch_events: int = Field(default=10_000, gt=0, description="Most events in one POST /events.")
+    ingest_max_attempts: int = Field(
+        default=3, gt=0, description="Attempts to fold a spool record before it moves to the dead-letter store."
+    )
     dedup_retention_hours: float = Field(
         default=168, gt=0, description="How long request_ids are remembered for idempotency."
     )

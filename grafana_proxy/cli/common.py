@@ -19,7 +19,7 @@ out = Console(highlight=False, soft_wrap=True)
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print an error on stderr; the caller raises the returned ``typer.Exit``."""
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, whatever the terminal width
     return typer.Exit(code)
 
 

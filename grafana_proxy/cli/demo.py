@@ -14,6 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from grafana_proxy.cli.common import err, fail, load_settings, opened_stores, out
+from grafana_proxy.cli.preflight import require_free_port, require_free_spool
 from grafana_proxy.seeding.demo import DEMO_DAYS, KEY_HEADER, DemoInfo, prepare_demo
 
 if TYPE_CHECKING:
@@ -94,6 +95,15 @@ def demo(
     )
     if len({port, gateway_port, model_port}) < 3:
         raise fail("--port, --gateway-port and --model-port must differ")
+    # Before anything is seeded or a key is made: a demo that cannot start leaves nothing behind.
+    for server_port, what, option in (
+        (port, "grafana-proxy serve or demo", "--port"),
+        (gateway_port, "gateway or demo", "--gateway-port"),
+        (model_port, "demo model or demo", "--model-port"),
+    ):
+        require_free_port(host, server_port, what, option)
+    require_free_spool(settings, "serve", "`grafana-proxy serve` or `demo`")
+    require_free_spool(settings, f"gateway-{gateway_port}", "gateway or `demo`")
     err.print(f"opening the store in {settings.data_dir}")
     with opened_stores(settings) as stores:
         progress = Progress(TextColumn("seeding {task.description}"), BarColumn(), MofNCompleteColumn(), console=err)
@@ -122,8 +132,13 @@ def demo(
         )
         try:
             live = start_live(settings, stores, plan)
-        except (RuntimeError, ValueError) as error:
-            raise fail(str(error)) from None
+        except Exception as error:
+            # The read key was made for this run and is printed only once it runs: a key nobody saw must
+            # not stay valid.
+            stores.keys.revoke(info.key_id)
+            if isinstance(error, RuntimeError | ValueError | OSError):
+                raise fail(f"{error} (the demo's read key {info.key_id} was revoked)") from None
+            raise
         try:
             out.print()
             out.print(ready_block(info, plan, settings.monitoring_base_period_minutes, history), markup=False)

@@ -58,10 +58,20 @@ def reference_set(
     endpoint: Annotated[str, typer.Option(help="Endpoint uid.")],
     from_file: Annotated[Path, typer.Option("--from-file", help="Training set, .csv or .parquet.")],
     exclude: Annotated[list[str] | None, typer.Option(help="Column to leave out (e.g. the label); repeatable.")] = None,
+    create: Annotated[
+        bool, typer.Option("--create", help="Create the endpoint when it does not exist yet (default: refuse).")
+    ] = False,
 ) -> None:
     """Compute feature_stats (MLRun's format, 20-bin histograms) from a training file and store them."""
+    from grafana_proxy.identifiers import problem
     from grafana_proxy.monitoring.stats import reference_from_file
 
+    for option, reason in (
+        ("--project", problem("project", project)),
+        ("--endpoint", problem("endpoint_id", endpoint)),
+    ):
+        if reason is not None:
+            raise fail(f"{option}: {reason}")
     settings = load_settings()
     try:
         stats = reference_from_file(from_file, exclude=tuple(exclude or ()))
@@ -69,6 +79,12 @@ def reference_set(
         raise fail(f"cannot read {from_file}: {error}") from None
     with opened_stores(settings) as stores:
         record = stores.endpoints.get(project, endpoint)
+        if record is None and not create:
+            known = ", ".join(stores.endpoints.uids(project)[:10]) or "none"
+            raise fail(
+                f"no endpoint {endpoint!r} in project {project!r} (known: {known}); check --endpoint, "
+                "or add --create to register it"
+            )
         fields: dict[str, object] = {"feature_stats": stats}
         if record is None or not record.feature_names:
             fields["feature_names"] = list(stats)

@@ -42,8 +42,12 @@ def gateway(
 ) -> None:
     """Forward every call to the model service and record it as an inference event."""
     from grafana_proxy.gateway.run import run_gateway
+    from grafana_proxy.identifiers import problem
     from grafana_proxy.ingest.pipeline import SpoolLocked
 
+    for option, reason in (("--project", problem("project", project)), ("--function", _function_problem(function))):
+        if reason is not None:
+            raise fail(f"{option}: {reason}")
     settings = load_settings()
     host = host or settings.host
     service_url = service_url or settings.gateway_service_url
@@ -56,6 +60,12 @@ def gateway(
         run_gateway(settings, service_url, project, host, port, table, db_url, function, model)
     except SpoolLocked as exc:
         raise fail(f"{exc}; is another gateway running on port {port}?") from None
+
+
+def _function_problem(function: str | None) -> str | None:
+    from grafana_proxy.identifiers import problem
+
+    return None if function is None else problem("function_uri", function)
 
 
 def demo_model(

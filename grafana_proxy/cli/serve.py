@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from grafana_proxy.cli.common import err, fail, load_settings
+from grafana_proxy.cli.preflight import require_free_port, require_free_spool
 from grafana_proxy.settings import AuthMode, Settings
 from grafana_proxy.stores.base import StoreUnavailable
 
@@ -25,6 +26,8 @@ def run_server(settings: Settings, host: str, port: int) -> None:
             "[bold red]WARNING: GRAFANA_PROXY_AUTH=none — access keys are NOT checked. Anyone who can "
             f"reach {host}:{port} can read and write every project. Local experiments only.[/]"
         )
+    require_free_port(host, port, "grafana-proxy serve", "--port (or GRAFANA_PROXY_PORT)")
+    require_free_spool(settings, "serve", "`grafana-proxy serve`")
     try:
         check_data_dirs(settings)
         app = create_app(settings)

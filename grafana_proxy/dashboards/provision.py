@@ -127,7 +127,19 @@ class Provisioner:
             raise
 
     def check(self) -> None:
-        self._call("check its health", lambda: self.api.client.GET("/health"))
+        url = self.opts.grafana_url
+        try:
+            health = self._call("check its health", lambda: self.api.client.GET("/health"))
+        except (GrafanaException, ValueError) as exc:  # a 404 or an HTML page: some other server
+            raise ProvisionError(
+                f"{url} does not answer like Grafana (GET /api/health: {str(exc)[:120]}): pass Grafana's base "
+                "URL with --grafana-url, e.g. http://localhost:3000"
+            ) from None
+        if not isinstance(health, dict) or "database" not in health:
+            raise ProvisionError(
+                f"{url} does not answer like Grafana (GET /api/health gave no Grafana health document): pass "
+                "Grafana's base URL with --grafana-url, e.g. http://localhost:3000"
+            )
         plugin = n.DATASOURCES[self.opts.flavour].plugin_id
         settings = self._get("read plugin settings", lambda: self.api.client.GET(f"/plugins/{plugin}/settings"))
         if settings is None:

@@ -16,6 +16,7 @@ class PipelineConfig:
     spool_dir: Path
     spool_segment_bytes: int
     ingest_max_batch_events: int
+    ingest_max_attempts: int
     dedup_retention_hours: float
     archive_url: str
     archive_batch_events: int
@@ -43,6 +44,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         spool_dir=settings.spool_dir or data_dir / "spool",
         spool_segment_bytes=settings.spool_segment_bytes,
         ingest_max_batch_events=settings.ingest_max_batch_events,
+        ingest_max_attempts=settings.ingest_max_attempts,
         dedup_retention_hours=settings.dedup_retention_hours,
         archive_url=settings.archive_url or str((data_dir / "archive").resolve()),
         archive_batch_events=settings.archive_batch_events,

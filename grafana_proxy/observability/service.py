@@ -41,6 +41,8 @@ class IngestSnapshot:
     applied_events_total: int | None = None
     backlog_records: int = 0
     backlog_bytes: int | None = None
+    # Spool records (and window point sets) moved to the dead-letter store since the process started.
+    dead_lettered_total: int = 0
 
 
 IngestProvider = Callable[[], IngestSnapshot]
@@ -72,6 +74,12 @@ class _IngestCollector(Collector):
                 "grafana_proxy_ingest_backlog_records",
                 "Write-ahead records not yet folded into the stores.",
                 value=snap.backlog_records,
+            ),
+            CounterMetricFamily(
+                "grafana_proxy_ingest_dead_lettered",
+                "Records the fold could not apply after its attempts, moved to the dead-letter store "
+                "(grafana-proxy deadletter list).",
+                value=snap.dead_lettered_total,
             ),
         ]
         if snap.applied_events_total is not None:

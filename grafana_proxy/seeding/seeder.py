@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from grafana_proxy.identifiers import problem
 from grafana_proxy.model import EndpointType, ResultStatus, SeriesKind
 from grafana_proxy.monitoring.binning import FloatArray
 from grafana_proxy.seeding import features as feat
@@ -36,8 +37,9 @@ class SeedOptions:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the option to fix."""
-        if not self.project.strip():
-            raise ValueError("project must not be empty")
+        reason = problem("project", self.project)
+        if reason is not None:
+            raise ValueError(f"--project: {reason}")
         if self.endpoints < 1:
             raise ValueError("endpoints must be at least 1")
         if self.days <= 0:

@@ -78,11 +78,13 @@ class SeriesStore(Protocol):
         time_range: TimeRange,
         step_ms: int,
         agg: Aggregation = "avg",
+        max_points: int | None = None,
     ) -> list[SeriesData]:
         """Bucketed series: one entry per (endpoint, name) that has data in the range, buckets of at
         least ``step_ms`` (rounded up to the chosen tier's size) aligned to multiples of the step.
         Reads the coarsest tier whose bucket size is <= step_ms, so long ranges never scan raw points.
-        ``None`` for uids/names means all."""
+        ``None`` for uids/names means all. With ``max_points`` the step grows (by whole tier buckets)
+        until no series has more than ``max_points`` buckets."""
 
     def latest(
         self, project: str, endpoint_uids: Sequence[str] | None, kind: SeriesKind, names: Sequence[str]

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Double,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -35,9 +36,10 @@ from sqlalchemy.dialects import mysql
 
 metadata = MetaData()
 # Case-sensitive, 4-byte UTF-8 on MySQL/MariaDB whatever the server default, like SQLite and PostgreSQL:
-# "Churn" and "churn" are different endpoints and series everywhere.
+# "Churn" and "churn" are different endpoints and series everywhere. NO PAD: MariaDB's utf8mb4_bin is a
+# PAD SPACE collation ("alpha " = "alpha"), utf8mb4_nopad_bin compares byte for byte like the others.
 MYSQL_CHARSET = "utf8mb4"
-MYSQL_COLLATE = "utf8mb4_bin"
+MYSQL_COLLATE = "utf8mb4_nopad_bin"
 
 PROJECT_LEN = 128
 UID_LEN = 64
@@ -209,6 +211,26 @@ monitoring_schedules = Table(
     Column("application", String(APP_LEN), primary_key=True),
     Column("endpoint_uid", String(UID_LEN), primary_key=True),
     Column("last_analyzed", BigInteger, nullable=False),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+# Spool records (or, later, stream messages) the ingest fold could not apply after a bounded number of
+# attempts: kept byte for byte with the error, until an operator replays or drops them.
+LongBlob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("source", String(NAME_LEN), nullable=False),
+    Column("position", String(64), nullable=False),
+    Column("payload", LongBlob, nullable=False),
+    Column("error", LongText, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("replay_requested_at", BigInteger),
+    UniqueConstraint("source", "position", name="uq_dead_letters_position"),
     mysql_charset=MYSQL_CHARSET,
     mysql_collate=MYSQL_COLLATE,
 )

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from grafana_proxy.identifiers import problem
 from grafana_proxy.model import TimeRange
 from grafana_proxy.stores.base import Stores
 
@@ -106,6 +107,9 @@ class QueryContext:
     def project(self) -> str:
         """The ``project`` parameter, checked against the caller's access."""
         project = self.require("project")
+        reason = problem("project", project)
+        if reason is not None:
+            raise TargetError(f"parameter 'project': {reason}")
         self.access.check(project)
         return project
 
