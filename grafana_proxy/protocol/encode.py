@@ -3,7 +3,8 @@ Infinity's backend parser reads. Also Grafana's ad hoc filters, applied to frame
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import heapq
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import regex
@@ -28,16 +29,32 @@ def simplejson_frame(frame: Frame, ref_id: str) -> dict[str, Any]:
     }
 
 
-def flat_rows(frame: Frame) -> list[dict[str, Any]]:
-    """One object per table row, or per series point with the series' labels as extra columns."""
-    if isinstance(frame, Table):
-        names = [column.text for column in frame.columns]
-        return [dict(zip(names, row, strict=True)) for row in frame.rows]
-    labels = dict(frame.labels)
-    return [
-        {"time": time, "value": value, "series": frame.name, **labels}
-        for time, value in zip(frame.times, frame.values, strict=True)
-    ]
+def flat_rows(frames: Sequence[Frame], extra: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """One object per table row, or per series point with the series' labels (and ``extra``, e.g. the
+    project) as extra columns.
+
+    The points of all series of one target are merged into one list ascending by time: Infinity's
+    backend turns a long frame (time, value, series name) into one field per series only when the
+    frame is sorted by time, and Grafana's alerting needs those uniquely labelled fields. Series
+    after series, time would go backwards at each boundary and the panel would draw one line."""
+    rows: list[dict[str, Any]] = []
+    series: list[Series] = []
+    for frame in frames:
+        if isinstance(frame, Table):
+            names = [column.text for column in frame.columns]
+            rows.extend(dict(zip(names, row, strict=True)) for row in frame.rows)
+        else:
+            series.append(frame)
+    if series:
+        # heapq.merge is stable: points at the same time keep the order of their series.
+        rows.extend(heapq.merge(*(_points(s, extra or {}) for s in series), key=lambda row: row["time"]))
+    return rows
+
+
+def _points(series: Series, extra: Mapping[str, str]) -> Iterator[dict[str, Any]]:
+    labels = {**extra, **series.labels}
+    for time, value in zip(series.times, series.values, strict=True):
+        yield {"time": time, "value": value, "series": series.name, **labels}
 
 
 def annotation_json(annotation: Annotation, echo: Mapping[str, Any]) -> dict[str, Any]:

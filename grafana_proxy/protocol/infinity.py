@@ -41,8 +41,8 @@ def rows_for(scope: RequestScope, targets: list[tuple[str, str | None, dict[str,
         params = target_params(text, payload)
         name = require_target_endpoint(params)
         if name in scope.registry.names("query"):
-            for frame in apply_filters(run_query(scope, params), scope.filters):
-                rows.extend(flat_rows(frame))
+            project = {"project": params["project"]} if params.get("project") else {}
+            rows.extend(flat_rows(apply_filters(run_query(scope, params), scope.filters), project))
         else:  # search-only targets (list_projects, ...) become {text, value} rows for variables
             rows.extend({"text": value, "value": value} for value in run_search(scope, params))
         if len(targets) > 1:

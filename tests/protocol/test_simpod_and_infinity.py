@@ -117,6 +117,28 @@ def test_rows_get_flat_series_with_range_in_query_parameters(client: TestClient,
     assert rows[0]["time"] == T0 - 2 * HOUR and isinstance(rows[0]["time"], int)
 
 
+def test_rows_of_a_multi_series_target_ascend_by_time_with_labels(client: TestClient, keys: Keys) -> None:
+    # Infinity's backend converts the long answer to one field per series only when it ascends by
+    # time; series one after another would be drawn as one line and refused by alerting.
+    body = {
+        "target": "target_endpoint=metrics;project=alpha;endpoint_id=ep1;metric=latency_avg_5m,predictions_per_second",
+        "from": T0 - 2 * HOUR,
+        "to": T0,
+        "intervalMs": 600_000,
+    }
+    rows = client.post(PREFIX + "/rows", json=body, headers=keys.header(keys.alpha_read)).json()
+    times = [row["time"] for row in rows]
+    assert len(rows) == 24 and times == sorted(times)
+    assert {row["series"] for row in rows} == {"latency_avg_5m", "predictions_per_second"}
+    pairs = [(row["time"], row["series"]) for row in rows]
+    assert len(set(pairs)) == len(pairs)
+    assert all(row["project"] == "alpha" and row["endpoint_name"] == "churn" for row in rows)
+    # The same target on /query keeps SimpleJSON's shape: one element per series.
+    query = {"targets": [{"target": body["target"], "refId": "A"}], "from": body["from"], "to": body["to"]}
+    frames = client.post(PREFIX + "/query", json=query, headers=keys.header(keys.alpha_read)).json()
+    assert [frame["target"] for frame in frames] == ["latency_avg_5m", "predictions_per_second"]
+
+
 def test_rows_post_with_iso_range_in_body_and_table_rows(client: TestClient, keys: Keys) -> None:
     body = {"target": "target_endpoint=list_endpoints;project=alpha", "from": iso(T0 - 24 * HOUR), "to": iso(T0)}
     rows = client.post(PREFIX + "/rows", json=body, headers=keys.header(keys.alpha_read)).json()
