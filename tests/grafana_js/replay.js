@@ -20,6 +20,31 @@ const LIBRARIES = Object.keys(require('./package.json').dependencies).filter((n)
 
 const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const libs = LIBRARIES.map((name) => ({ name, version: require(`${name}/package.json`).version, data: require(name) }));
+for (const lib of libs) registerTransformers(lib);
+
+function registerTransformers(lib) {
+  // Grafana's app registers @grafana/data's standard transformers at start; 13.x registers loaders.
+  const lazy = Number(lib.version.split('.')[0]) >= 13;
+  const items = new Map();
+  for (const t of Object.values(lib.data.standardTransformers)) {
+    if (t && t.id && !items.has(t.id)) {
+      items.set(t.id, { id: t.id, name: t.name, description: t.description, transformation: lazy ? () => t : t });
+    }
+  }
+  lib.data.standardTransformersRegistry.setInit(() => [...items.values()]);
+}
+
+function transform(lib, transformations, frames) {
+  if (!transformations || !transformations.length) return Promise.resolve(frames);
+  return new Promise((resolve, reject) => {
+    let last = frames;
+    lib.data.transformDataFrame(transformations, frames).subscribe({
+      next: (out) => { last = out; },
+      error: reject,
+      complete: () => resolve(last),
+    });
+  });
+}
 const report = { libraries: libs.map((l) => l.version), checks: 0, failures: [] };
 const fail = (where, problem) => report.failures.push({ where, problem });
 const check = (ok, where, problem) => {
@@ -176,7 +201,7 @@ function checkStat(lib, frames, panel, where) {
   check(matching.some((f) => values(f).some((v) => typeof v === 'number')), where, 'no number to show');
 }
 
-function checkPanel(lib, frames, panel, where) {
+function checkPanel(lib, raw, frames, panel, where) {
   switch (panel.type) {
     case 'timeseries':
     case 'state-timeline':
@@ -184,7 +209,7 @@ function checkPanel(lib, frames, panel, where) {
     case 'heatmap':
       return checkSeries(lib, frames, where, { wide: false });
     case 'table':
-      return checkTable(frames, panel, where);
+      return checkTable(raw, panel, where); // the fields the transformations and overrides name
     case 'stat':
     case 'bargauge':
     case 'piechart':
@@ -296,7 +321,8 @@ async function replayDashboard(file) {
     for (const lib of libs) {
       const at = `${where} panel "${panel.title}" (@grafana/data ${lib.version})`;
       try {
-        checkPanel(lib, await panelFrames(dash, panel, flavour, vars, lib, cache), panel, at);
+        const raw = await panelFrames(dash, panel, flavour, vars, lib, cache);
+        checkPanel(lib, raw, await transform(lib, panel.transformations, raw), panel, at);
       } catch (err) {
         check(false, at, err.message);
       }
