@@ -58,7 +58,11 @@ def provision(
         str, typer.Option("--proxy-url", help="grafana-proxy's URL as seen from the Grafana server.")
     ] = "http://localhost:8080",
     project: Annotated[
-        list[str] | None, typer.Option("--project", help="Project to alert on (repeatable; Infinity only).")
+        list[str] | None,
+        typer.Option(
+            "--project",
+            help="Limit the alert rules to this project (repeatable; default: every project the key may read).",
+        ),
     ] = None,
 ) -> None:
     """Create or update the datasource, the "Model monitoring" folder, the dashboards and (Infinity)

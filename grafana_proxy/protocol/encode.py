@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import regex
 
-from grafana_proxy.targets.base import Annotation, Cell, Frame, Series, Table, TargetError
+from grafana_proxy.targets.base import Annotation, Cell, Column, Frame, Series, Table, TargetError
 
 
 def simplejson_frame(frame: Frame, ref_id: str) -> dict[str, Any]:
@@ -49,6 +50,13 @@ def flat_rows(frames: Sequence[Frame], extra: Mapping[str, str] | None = None) -
         # heapq.merge is stable: points at the same time keep the order of their series.
         rows.extend(heapq.merge(*(_points(s, extra or {}) for s in series), key=lambda row: row["time"]))
     return rows
+
+
+def with_project(frame: Frame, project: str) -> Frame:
+    """The frame with its project as a series label or as a leading table column."""
+    if isinstance(frame, Series):
+        return replace(frame, labels={"project": project, **frame.labels})
+    return Table(columns=[Column("project", "string"), *frame.columns], rows=[(project, *row) for row in frame.rows])
 
 
 def _points(series: Series, extra: Mapping[str, str]) -> Iterator[dict[str, Any]]:

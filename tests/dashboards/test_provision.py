@@ -56,7 +56,7 @@ def test_first_run_creates_everything_with_documented_shapes() -> None:
         assert "${DS_" not in str(body["dashboard"])
 
     rule_bodies = [r.body for r in state.writes() if r.path == "/api/v1/provisioning/alert-rules"]
-    assert {b["uid"] for b in rule_bodies} == {"gp-drift-demo", "gp-latency-demo", "gp-errors-demo"}
+    assert {b["uid"] for b in rule_bodies} == {"gp-drift-all", "gp-latency-all", "gp-errors-all"}
     for body in rule_bodies:
         assert body["folderUID"] == "model-monitoring" and body["ruleGroup"] == "model-monitoring"
         assert {d["datasourceUid"] for d in body["data"]} <= {"grafana-proxy-infinity", "__expr__"}
