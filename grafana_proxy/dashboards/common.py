@@ -14,7 +14,11 @@ Json = dict[str, Any]
 PROJECT_SEARCH = "target_endpoint=list_projects"
 ENDPOINT_SEARCH = "target_endpoint=list_endpoints;project=$PROJECT"
 APPLICATION_SEARCH = "target_endpoint=list_applications;project=$PROJECT;endpoint_id=$MODELENDPOINT"
-METRIC_SEARCH = "target_endpoint=list_metrics;project=$PROJECT;endpoint_id=$MODELENDPOINT"
+METRIC_SEARCH = "target_endpoint=list_metrics;project=$PROJECT;endpoint_id=$MODELENDPOINT;kind=metric"
+# Results of the chosen application only: the Applications panels draw app_results of that application.
+RESULT_SEARCH = (
+    "target_endpoint=list_metrics;project=$PROJECT;endpoint_id=$MODELENDPOINT;kind=result;application=$APPLICATION"
+)
 
 
 def variable(fl: Flavour, name: str, label: str, search: str, query: Any, multi: bool = False) -> Json:
@@ -52,8 +56,10 @@ def application_var(fl: Flavour) -> Json:
     return variable(fl, "APPLICATION", "Application", APPLICATION_SEARCH, fl.variable_query(APPLICATION_SEARCH))
 
 
-def metric_var(fl: Flavour, label: str = "Metric / result", multi: bool = False) -> Json:
-    return variable(fl, "METRIC", label, METRIC_SEARCH, fl.variable_query(METRIC_SEARCH), multi)
+def metric_var(fl: Flavour, label: str = "Metric", multi: bool = False, search: str = METRIC_SEARCH) -> Json:
+    """The METRIC variable: metric series names (``METRIC_SEARCH``) or one application's result names
+    (``RESULT_SEARCH``), never both, so every option is something the dashboard's panels can draw."""
+    return variable(fl, "METRIC", label, search, fl.variable_query(search), multi)
 
 
 def dashboard_links(current: DashboardId) -> list[Json]:

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy.errors import json_response
-from grafana_proxy.protocol.dispatch import RequestScope, ScopeDep, run_query, run_search, target_params
+from grafana_proxy.protocol.dispatch import RequestScope, ScopeDep, run_choices, run_query, target_params
 from grafana_proxy.protocol.encode import apply_filters, flat_rows, with_project
 from grafana_proxy.protocol.requests import QueryRequest, read_body
 from grafana_proxy.targets.base import Frame, TargetError
@@ -60,7 +60,7 @@ def rows_for(scope: RequestScope, targets: list[tuple[str, str | None, dict[str,
             extra = {"project": project} if project and project != ALL_PROJECTS else {}
             rows.extend(flat_rows(_frames(scope, params), extra))
         else:  # search-only targets (list_projects, ...) become {text, value} rows for variables
-            rows.extend({"text": value, "value": value} for value in run_search(scope, params))
+            rows.extend({"text": c.text, "value": c.value} for c in run_choices(scope, params))
         if len(targets) > 1:
             for row in rows:
                 row.setdefault("refId", ref_id)

@@ -301,9 +301,14 @@ async function checkAnnotations(dash, flavour, vars, where) {
     }
     check(events.every((e) => typeof e.time === 'number' && e.title), at, 'annotation without time or title');
     check(events.every((e) => typeof e.timeEnd === 'number' && e.timeEnd >= e.time), at, 'annotations must be regions with an end time');
-    const byTitle = new Map();
-    for (const e of events) byTitle.set(e.title, [...(byTitle.get(e.title) || []), e]);
-    for (const [title, list] of byTitle) {
+    report.annotations = (report.annotations || 0) + events.length;
+    // One region per episode of one endpoint's application result: regions of the same one never touch.
+    const byResult = new Map();
+    for (const e of events) {
+      const key = e.tags && e.tags.length ? `${e.tags[0]} ${e.tags[1]} on ${e.tags[e.tags.length - 1]}` : e.title;
+      byResult.set(key, [...(byResult.get(key) || []), e]);
+    }
+    for (const [title, list] of byResult) {
       list.sort((a, b) => a.time - b.time);
       const touching = list.some((e, i) => i > 0 && e.time <= list[i - 1].timeEnd);
       check(!touching, at, `regions of "${title}" overlap: one region per detection episode`);
@@ -328,7 +333,34 @@ async function replayDashboard(file) {
       }
     }
   }
+  await checkEveryOption(dash, flavour, vars, where);
   await checkAnnotations(dash, flavour, vars, where);
+}
+
+function panelText(panel) {
+  return JSON.stringify(panel.targets);
+}
+
+async function checkEveryOption(dash, flavour, vars, where) {
+  // A variable offers only what its panels can draw: each option alone gives every panel that uses
+  // it a value (checked with the newest data library).
+  const lib = libs[libs.length - 1];
+  for (const variable of dash.templating.list.filter((v) => v.multi)) {
+    const panels = dash.panels.filter((p) => panelText(p).includes('$' + variable.name));
+    for (const option of vars[variable.name].all) {
+      const chosen = { ...vars, [variable.name]: [option] };
+      for (const panel of panels) {
+        const at = `${where} panel "${panel.title}" with ${variable.name}=${option.text}`;
+        try {
+          const frames = await transform(lib, panel.transformations, await panelFrames(dash, panel, flavour, chosen, lib, new Map()));
+          const filled = frames.some((f) => f.fields.some((x) => x.type === 'number' && values(x).some((v) => v !== null)));
+          check(filled, at, 'No data: the variable offers an option this panel cannot draw');
+        } catch (err) {
+          check(false, at, err.message);
+        }
+      }
+    }
+  }
 }
 
 // --- alert rules (Grafana-managed, Infinity backend) -------------------------------------------

@@ -74,7 +74,8 @@ def test_variable_answers_text_value_pairs(client: TestClient, keys: Keys) -> No
         "range": {"from": iso(T0 - 24 * HOUR), "to": iso(T0), "raw": {}},
     }
     answer = client.post(PREFIX + "/variable", json=body, headers=keys.header(keys.alpha_read)).json()
-    assert answer == [{"__text": "ep1", "__value": "ep1"}, {"__text": "router1", "__value": "router1"}]
+    # Endpoint options show the endpoint name; the value stays the uid the targets take.
+    assert answer == [{"__text": "churn", "__value": "ep1"}, {"__text": "router", "__value": "router1"}]
 
 
 def test_simpod_builder_query_with_payload_and_filters(client: TestClient, keys: Keys) -> None:
