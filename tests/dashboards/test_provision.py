@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -84,6 +85,26 @@ def test_changed_key_and_edited_dashboard_are_rewritten() -> None:
         put = [r.body for r in state.writes() if r.method == "PUT" and "/datasources/" in r.path][-1]
         assert put["secureJsonData"] == {"httpHeaderValue1": KEY + "-rotated"}
         assert put["jsonData"]["grafanaProxyKeyFingerprint"] == key_fingerprint(KEY + "-rotated")
+
+
+def test_dashboard_saved_in_grafana_is_kept_unless_forced() -> None:
+    with fake_grafana() as (url, state):
+        provision(opts(url))
+        # A save from the UI: a new version whose message is not the command's.
+        edited = {**state.dashboards[n.DETAILS.uid]["dashboard"], "title": "my own details"}
+        edited.pop("id")
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {state.token}"}) as http:
+            saved = http.post("/api/dashboards/db", json={"dashboard": edited, "folderUid": "model-monitoring"})
+        assert saved.status_code == 200
+        before = len(state.writes())
+        with pytest.raises(ProvisionError, match=f"{n.DETAILS.uid} \\(version 2 saved by service-account.*--force"):
+            provision(opts(url))
+        assert len(state.writes()) == before
+        assert state.dashboards[n.DETAILS.uid]["dashboard"]["title"] == "my own details"
+        report = provision(opts(url, force=True))
+        assert f"updated   dashboard {n.DETAILS.uid}" in report.lines
+        assert state.dashboards[n.DETAILS.uid]["dashboard"]["title"] == n.DETAILS.title
+        assert not provision(opts(url)).changed  # the forced save is the command's own again
 
 
 def test_no_key_keeps_the_stored_one() -> None:
