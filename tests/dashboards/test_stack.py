@@ -188,3 +188,32 @@ def test_dockerfile_installs_like_the_readme() -> None:
     for copied in re.findall(r"^COPY (.+) \S+$", dockerfile, re.MULTILINE):
         for item in copied.split():
             assert (ROOT / item).exists(), item
+
+
+def _matrix(rel: str) -> list[str]:
+    """The rows of the version matrix (the table whose header starts ``| Grafana | flavour |``)."""
+    lines = (ROOT / rel).read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| Grafana | flavour |"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    return rows
+
+
+def test_one_version_matrix_agreeing_with_the_pinned_stack(compose: dict[str, Any]) -> None:
+    docs, readme = _matrix("docs/grafana.md"), _matrix("README.md")
+    assert docs == readme
+    assert [row.split("|")[1].split()[0] for row in docs] == ["10.4", "11.6", "12.x", "13.x"]
+    text = "\n".join(docs)
+    for version in (n.LEGACY_GRAFANA_VERSION, n.GRAFANA_VERSION, n.INFINITY_VERSION, n.SIMPLEJSON_VERSION):
+        assert version in text
+    for rel in ("README.md", "docs/grafana.md"):
+        body = (ROOT / rel).read_text(encoding="utf-8")
+        assert not re.search(r"grafana-cli(?!ent)", body), f"{rel}: Grafana 13 removed grafana-cli; write `grafana cli`"
+        assert "schema v2" in body and "grafana-proxy dashboards build" in body
+    # The quickstart's drift time is the compose traffic's.
+    traffic = compose["services"]["traffic"]["command"]
+    seconds = int(traffic[traffic.index("--drift-after") + 1])
+    assert f"drift starts after {seconds // 60} minutes" in (ROOT / "docs/grafana.md").read_text(encoding="utf-8")
