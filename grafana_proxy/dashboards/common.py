@@ -7,7 +7,7 @@ from typing import Any
 
 from grafana_proxy.dashboards.names import ALL_DASHBOARDS, DETAILS, PERFORMANCE, SCHEMA_VERSION, DashboardId
 from grafana_proxy.dashboards.panels import Board
-from grafana_proxy.dashboards.query import Col, Flavour
+from grafana_proxy.dashboards.query import Col, Flavour, Query, cols
 
 Json = dict[str, Any]
 
@@ -101,8 +101,9 @@ NAME_LINKS = [
 
 
 def annotation_list(fl: Flavour, query: str) -> Json:
-    """Grafana's built-in annotations, plus result detections for SimpleJSON (POST /annotations).
-    The contract serves annotations on /annotations only, which Infinity cannot read as such."""
+    """Grafana's built-in annotations, plus result detections: SimpleJSON posts the query to
+    /annotations; Infinity reads /rows of the annotation target, whose columns carry the names
+    Grafana maps to annotation fields (time, timeEnd, title, text, tags)."""
     items: list[Json] = [
         {
             "builtIn": 1,
@@ -114,17 +115,13 @@ def annotation_list(fl: Flavour, query: str) -> Json:
             "type": "dashboard",
         }
     ]
+    detections: Json = {"datasource": fl.ref(), "enable": True, "hide": False, "iconColor": "red", "name": "Detections"}
     if fl.name == "simplejson":
-        items.append(
-            {
-                "datasource": fl.ref(),
-                "enable": True,
-                "hide": False,
-                "iconColor": "red",
-                "name": "Detections",
-                "query": query,
-            }
-        )
+        detections["query"] = query
+    else:
+        columns = (*cols("time:t timeEnd:t title:s text:s tags:s"),)
+        detections["target"] = fl.target(Query(query, "table", columns, ref_id="Anno"))
+    items.append(detections)
     return {"list": items}
 
 

@@ -78,6 +78,18 @@ def annotation_json(annotation: Annotation, echo: Mapping[str, Any]) -> dict[str
     return item
 
 
+def annotation_row(annotation: Annotation) -> dict[str, Any]:
+    """An annotation as a flat row with the field names Grafana's annotation support maps by default
+    (time, timeEnd, title, text, tags as one comma-separated string)."""
+    return {
+        "time": annotation.time,
+        "timeEnd": annotation.time_end if annotation.time_end is not None else annotation.time,
+        "title": annotation.title,
+        "text": annotation.text,
+        "tags": ",".join(annotation.tags),
+    }
+
+
 REGEX_TIMEOUT_SECONDS = 0.05
 
 # --- ad hoc filters -------------------------------------------------------------------------------

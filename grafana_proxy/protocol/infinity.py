@@ -14,8 +14,15 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy.errors import json_response
-from grafana_proxy.protocol.dispatch import RequestScope, ScopeDep, run_choices, run_query, target_params
-from grafana_proxy.protocol.encode import apply_filters, flat_rows, with_project
+from grafana_proxy.protocol.dispatch import (
+    RequestScope,
+    ScopeDep,
+    run_annotations,
+    run_choices,
+    run_query,
+    target_params,
+)
+from grafana_proxy.protocol.encode import annotation_row, apply_filters, flat_rows, with_project
 from grafana_proxy.protocol.requests import QueryRequest, read_body
 from grafana_proxy.targets.base import Frame, TargetError
 from grafana_proxy.targets.params import require_target_endpoint
@@ -59,6 +66,8 @@ def rows_for(scope: RequestScope, targets: list[tuple[str, str | None, dict[str,
             project = params.get("project")
             extra = {"project": project} if project and project != ALL_PROJECTS else {}
             rows.extend(flat_rows(_frames(scope, params), extra))
+        elif name in scope.registry.names("annotations"):  # detections: one row per region
+            rows.extend(annotation_row(a) for a in run_annotations(scope, params))
         else:  # search-only targets (list_projects, ...) become {text, value} rows for variables
             rows.extend({"text": c.text, "value": c.value} for c in run_choices(scope, params))
         if len(targets) > 1:

@@ -295,9 +295,17 @@ async function checkAnnotations(dash, flavour, vars, where) {
     } else {
       const query = annotation.target;
       const [frame] = infinityFrames(await post(query.url, infinityBody(query, r, vars)), query);
+      // Grafana's annotation support maps fields by name: time, timeEnd, title, text, tags (comma list).
       const field = (n) => frame.fields.find((f) => f.name === n);
-      check(field('time') && field('timeEnd') && field('title'), at, 'annotation frame needs time, timeEnd and title');
-      events = (field('time')?.values || []).map((t, i) => ({ time: t, timeEnd: field('timeEnd')?.values[i], title: field('title')?.values[i], tags: [] }));
+      if (frame.fields.length) {
+        check(field('time') && field('timeEnd') && field('title'), at, 'annotation frame needs time, timeEnd and title');
+      }
+      events = (field('time')?.values || []).map((t, i) => ({
+        time: t,
+        timeEnd: field('timeEnd')?.values[i],
+        title: field('title')?.values[i],
+        tags: (field('tags')?.values[i] || '').split(',').filter(Boolean),
+      }));
     }
     check(events.every((e) => typeof e.time === 'number' && e.title), at, 'annotation without time or title');
     check(events.every((e) => typeof e.timeEnd === 'number' && e.timeEnd >= e.time), at, 'annotations must be regions with an end time');

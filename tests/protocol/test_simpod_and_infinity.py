@@ -140,6 +140,16 @@ def test_rows_of_a_multi_series_target_ascend_by_time_with_labels(client: TestCl
     assert [frame["target"] for frame in frames] == ["latency_avg_5m", "predictions_per_second"]
 
 
+def test_rows_of_the_detections_target_are_annotation_regions(client: TestClient, keys: Keys) -> None:
+    body = {"target": "target_endpoint=detections;project=alpha", "from": T0 - 24 * HOUR, "to": T0 + HOUR}
+    rows = client.post(PREFIX + "/rows", json=body, headers=keys.header(keys.alpha_read)).json()
+    assert rows, "seed_small has detections in alpha"
+    for row in rows:
+        assert set(row) == {"time", "timeEnd", "title", "text", "tags"}
+        assert isinstance(row["time"], int) and row["timeEnd"] >= row["time"]
+        assert row["tags"].split(",")[-1] == "ep1"
+
+
 def test_rows_post_with_iso_range_in_body_and_table_rows(client: TestClient, keys: Keys) -> None:
     body = {"target": "target_endpoint=list_endpoints;project=alpha", "from": iso(T0 - 24 * HOUR), "to": iso(T0)}
     rows = client.post(PREFIX + "/rows", json=body, headers=keys.header(keys.alpha_read)).json()
