@@ -83,3 +83,9 @@ def test_every_alert_rule_query_gives_uniquely_labelled_numbers(demo_server: tup
     report = replay(url, key, tmp_path, [], rules)
     failures = "\n".join(f"{f['where']}: {f['problem']}" for f in report["failures"])
     assert not report["failures"], f"{len(report['failures'])} of {report['checks']} checks failed:\n{failures}"
+    # Every rule watches every endpoint of every project, and the demo's drift makes the drift rule fire.
+    projects = {name for name, _ in DEMO_PROJECTS}
+    for rule in rules:
+        watched = report["series"][rule["uid"]]
+        assert {labels["project"] for labels in watched} == projects, rule["uid"]
+    assert report["firing"]["gp-drift-all"], "no endpoint of the demo data fires the drift rule"

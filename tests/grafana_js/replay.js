@@ -407,6 +407,13 @@ async function replayRule(rule) {
       for (const label of rule.requiredLabels || []) {
         check(series.every((s) => s.labels[label]), at, `every series needs the label ${label}`);
       }
+      // The rule's expressions: reduce "last" (dropping nulls), then the threshold "gt".
+      const threshold = rule.data.find((d) => d.model.type === 'threshold');
+      const limit = threshold.model.conditions[0].evaluator.params[0];
+      const last = (vs) => [...vs].reverse().find((v) => v !== null && v !== undefined);
+      const firing = series.filter((s) => last(s.values) > limit).map((s) => s.labels);
+      report.firing = { ...(report.firing || {}), [rule.uid]: firing };
+      report.series = { ...(report.series || {}), [rule.uid]: series.map((x) => x.labels) };
     } catch (err) {
       check(false, at, err.message);
     }
