@@ -49,26 +49,36 @@ def alert_rules() -> list[dict[str, Any]]:
     return [rule for group in doc["groups"] for rule in group["rules"]]
 
 
-def replay(url: str, key: str, tmp_path: Path, dashboards: list[Path], rules: list[dict[str, Any]]) -> dict[str, Any]:
+def replay(
+    url: str, key: str, tmp_path: Path, dashboards: list[Path], rules: list[dict[str, Any]], plugin: str = ""
+) -> dict[str, Any]:
     node = shutil.which("node")
     assert node, "Node.js (20+) is needed for the Grafana data-library tests: install it and run scripts/test"
     assert (JS / "node_modules").is_dir(), "run `npm ci` in tests/grafana_js (scripts/test does it)"
     config = tmp_path / "replay.json"
-    config.write_text(json.dumps({"url": url, "key": key, "dashboards": [str(p) for p in dashboards], "rules": rules}))
+    config.write_text(
+        json.dumps(
+            {"url": url, "key": key, "dashboards": [str(p) for p in dashboards], "rules": rules, "plugin": plugin}
+        )
+    )
     done = subprocess.run([node, "replay.js", str(config)], cwd=JS, capture_output=True, text=True, timeout=300)
     assert done.returncode in (0, 1), done.stderr[-3000:]
     report: dict[str, Any] = json.loads(done.stdout)
     return report
 
 
-@pytest.mark.parametrize("flavour", ["simplejson", "infinity"])
+# (dashboard flavour, plugin sending its queries): simPod replays the SimpleJSON dashboards' targets.
+PLUGINS = [("simplejson", "simplejson"), ("simplejson", "simpod"), ("infinity", "infinity")]
+
+
+@pytest.mark.parametrize(("flavour", "plugin"), PLUGINS)
 def test_every_query_of_the_dashboards_makes_frames_the_panel_can_draw(
-    demo_server: tuple[str, str], tmp_path: Path, flavour: str
+    demo_server: tuple[str, str], tmp_path: Path, flavour: str, plugin: str
 ) -> None:
     url, key = demo_server
     files = [p for p in DASHBOARDS if p.parts[-3] == flavour]
     assert len(files) == 4
-    report = replay(url, key, tmp_path, files, [])
+    report = replay(url, key, tmp_path, files, [], plugin)
     assert len(report["libraries"]) == 4, report["libraries"]
     failures = "\n".join(f"{f['where']}: {f['problem']}" for f in report["failures"])
     assert not report["failures"], f"{len(report['failures'])} of {report['checks']} checks failed:\n{failures}"

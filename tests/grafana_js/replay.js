@@ -4,7 +4,8 @@
 // Infinity: the backend parser's rules in infinity.js) and checks what the panel type needs, with
 // every @grafana/data version in package.json.
 //
-// Usage: node replay.js CONFIG.json   (CONFIG: {url, key, dashboards: [paths], rules: [alert rules]})
+// Usage: node replay.js CONFIG.json   (CONFIG: {url, key, dashboards: [paths], rules: [alert rules],
+// plugin: "simpod" to send the SimpleJSON dashboards' queries as the simPod JSON datasource does})
 // Prints a JSON report {checks, failures: [{where, problem}]}; exits 1 when anything failed.
 'use strict';
 require('./browser_shim');
@@ -126,6 +127,22 @@ function simplejsonRequest(dash, panel, r, vars) {
   };
 }
 
+function simpodRequest(dash, panel, r, vars) {
+  // simPod sends each saved query whole (no `type`), a payload object, and ad hoc filters as `filters`.
+  const request = simplejsonRequest(dash, panel, r, vars);
+  delete request.adhocFilters;
+  request.filters = [];
+  request.targets = panel.targets.map((t) => ({
+    refId: t.refId,
+    datasource: { type: 'simpod-json-datasource', uid: t.datasource.uid },
+    editorMode: 'code',
+    target: interpolate(t.target, vars, 'regex'),
+    payload: {},
+    hide: false,
+  }));
+  return request;
+}
+
 // --- frames -----------------------------------------------------------------------------------
 
 /** Infinity's frames as @grafana/data DataFrames (what the frontend receives from the backend). */
@@ -223,6 +240,12 @@ function checkPanel(lib, raw, frames, panel, where) {
 // --- variables --------------------------------------------------------------------------------
 
 async function variableOptions(variable, flavour, vars, r) {
+  if (flavour === 'simpod') {
+    // simPod's variable: POST /variable {payload: {target}, range}; answers {__text, __value}.
+    const r2 = { from: new Date(r.from).toISOString(), to: new Date(r.to).toISOString(), raw: r.raw };
+    const answer = await post('/variable', { payload: { target: interpolate(variable.query, vars, 'regex') }, range: r2 });
+    return answer.map((d) => ({ text: String(d.__text), value: String(d.__value) }));
+  }
   if (flavour === 'simplejson') {
     const answer = await post('/search', { target: interpolate(variable.query, vars, 'regex') });
     // SimpleJSON's mapToTextValue: strings are text and value; objects need both keys.
@@ -263,9 +286,10 @@ async function resolveVariables(dash, flavour, where) {
 
 async function panelFrames(dash, panel, flavour, vars, lib, cache) {
   const r = range(dash);
-  if (flavour === 'simplejson') {
+  if (flavour === 'simplejson' || flavour === 'simpod') {
     const key = `sj:${panel.id}:${JSON.stringify(vars)}`;
-    if (!cache.has(key)) cache.set(key, await post('/query', simplejsonRequest(dash, panel, r, vars)));
+    const body = flavour === 'simplejson' ? simplejsonRequest(dash, panel, r, vars) : simpodRequest(dash, panel, r, vars);
+    if (!cache.has(key)) cache.set(key, await post('/query', body));
     // What Grafana does with a frontend datasource's answer.
     return lib.data.getProcessedDataFrames(cache.get(key));
   }
@@ -284,6 +308,7 @@ async function checkAnnotations(dash, flavour, vars, where) {
   for (const annotation of dash.annotations.list) {
     if (annotation.builtIn) continue;
     const at = `${where} annotation ${annotation.name}`;
+    if (flavour === 'simpod') continue; // simPod reads annotations through /query: not replayed
     let events = [];
     if (flavour === 'simplejson') {
       const body = {
@@ -326,7 +351,9 @@ async function checkAnnotations(dash, flavour, vars, where) {
 
 async function replayDashboard(file) {
   const dash = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const flavour = dash.panels[0].datasource.type === 'yesoreyeram-infinity-datasource' ? 'infinity' : 'simplejson';
+  let flavour = dash.panels[0].datasource.type === 'yesoreyeram-infinity-datasource' ? 'infinity' : 'simplejson';
+  // The SimpleJSON dashboards' targets as the simPod JSON datasource would send them.
+  if (flavour === 'simplejson' && config.plugin === 'simpod') flavour = 'simpod';
   const where = `${flavour}/${path.basename(file, '.json')}`;
   const vars = await resolveVariables(dash, flavour, where);
   const cache = new Map();
