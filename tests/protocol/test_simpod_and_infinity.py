@@ -150,6 +150,22 @@ def test_rows_of_the_detections_target_are_annotation_regions(client: TestClient
         assert row["tags"].split(",")[-1] == "ep1"
 
 
+def test_rows_for_every_project_stay_within_the_keys_projects(client: TestClient, keys: Keys) -> None:
+    # project=* (the alert rules' form) runs the target per readable project and labels each row.
+    body = {"target": "target_endpoint=list_endpoints;project=*", "from": T0 - 24 * HOUR, "to": T0}
+    everything = client.post(PREFIX + "/rows", json=body, headers=keys.header(keys.all_read)).json()
+    assert {(row["project"], row["endpoint_id"]) for row in everything} == {
+        ("alpha", "ep1"),
+        ("alpha", "router1"),
+        ("beta", "ep9"),
+    }
+    alpha_only = client.post(PREFIX + "/rows", json=body, headers=keys.header(keys.alpha_read)).json()
+    assert {row["project"] for row in alpha_only} == {"alpha"}
+    series = {**body, "target": "target_endpoint=metrics;project=*;metric=latency_avg_5m", "intervalMs": 3_600_000}
+    rows = client.post(PREFIX + "/rows", json=series, headers=keys.header(keys.all_read)).json()
+    assert rows and all(row["project"] == "alpha" and row["endpoint_name"] == "churn" for row in rows)
+
+
 def test_rows_post_with_iso_range_in_body_and_table_rows(client: TestClient, keys: Keys) -> None:
     body = {"target": "target_endpoint=list_endpoints;project=alpha", "from": iso(T0 - 24 * HOUR), "to": iso(T0)}
     rows = client.post(PREFIX + "/rows", json=body, headers=keys.header(keys.alpha_read)).json()
