@@ -144,8 +144,12 @@ def test_refused_credentials_name_the_fix() -> None:
 
 def test_missing_plugin_names_the_fix() -> None:
     with fake_grafana(GrafanaState(plugins=set())) as (url, state):
-        with pytest.raises(ProvisionError, match="not installed.*GF_PLUGINS_PREINSTALL"):
+        pinned = f"GF_PLUGINS_PREINSTALL_SYNC=yesoreyeram-infinity-datasource@{n.INFINITY_VERSION}"
+        with pytest.raises(ProvisionError, match=f"not installed.*{pinned}"):
             provision(opts(url))
+        # Grafana 13 has no grafana-cli binary: the hint names `grafana cli`.
+        with pytest.raises(ProvisionError, match="`grafana cli plugins install grafana-simple-json-datasource`"):
+            provision(opts(url, flavour="simplejson"))
     assert not state.writes()
 
 
