@@ -53,6 +53,14 @@ class Annotation:
 Frame = Table | Series
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A variable option: what the drop-down shows (``text``) and what the dashboard uses (``value``)."""
+
+    text: str
+    value: str
+
+
 class TargetError(Exception):
     """Bad input to a target: the protocol answers ``status`` with this message."""
 
@@ -117,6 +125,7 @@ class QueryContext:
 QueryFn = Callable[[QueryContext], list[Frame]]
 SearchFn = Callable[[QueryContext], list[str]]
 AnnotationFn = Callable[[QueryContext], list[Annotation]]
+ChoicesFn = Callable[[QueryContext], list[Choice]]
 
 
 @dataclass(frozen=True)
@@ -130,3 +139,5 @@ class Target:
     query: QueryFn | None = None
     search: SearchFn | None = None
     annotations: AnnotationFn | None = None
+    # A search whose values read badly (uids) may also name each value for variable drop-downs.
+    choices: ChoicesFn | None = None

@@ -16,7 +16,7 @@ QUERY_TARGETS: dict[str, tuple[str, ...]] = {
 SEARCH_TARGETS: dict[str, tuple[str, ...]] = {
     "list_projects": (),
     "list_endpoints": ("project",),
-    "list_metrics": ("project", "endpoint_id"),
+    "list_metrics": ("project", "endpoint_id", "kind", "application"),
     "list_applications": ("project", "endpoint_id"),
 }
 ANNOTATION_TARGETS: dict[str, tuple[str, ...]] = {"detections": ("project", "endpoint_id", "application")}

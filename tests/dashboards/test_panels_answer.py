@@ -65,8 +65,9 @@ def resolve_variables(client: tuple[TestClient, dict[str, str]], dash: dict[str,
         if flavour == "simplejson":
             answer = post(client, "/search", {"target": variables.regex(var["query"])})
             assert isinstance(answer, list) and answer, (var["name"], answer)
-            assert all(isinstance(v, str) and v for v in answer)
-            options = answer
+            # Strings, or {text, value} objects where the value reads badly (endpoint uids).
+            options = [v["value"] if isinstance(v, dict) else v for v in answer]
+            assert all(isinstance(v, str) and v for v in options)
         else:
             query = var["query"]["infinityQuery"]
             rows = post(client, query["url"], infinity_body(query, start, end, variables))
