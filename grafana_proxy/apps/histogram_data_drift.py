@@ -18,7 +18,7 @@ Parameters (endpoint label > project > global, see ``MonitoringConfig``): ``drif
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from grafana_proxy.model import ResultKind, ResultStatus
 from grafana_proxy.monitoring.applications import (
@@ -112,6 +112,28 @@ def record_fields(report: DriftReport) -> Mapping[str, Any]:
 
 class HistogramDataDrift(MonitoringApplication):
     name = "histogram-data-drift"
+    params_schema: ClassVar[Mapping[str, type] | None] = {
+        "drift_potential": float,
+        "drift_detected": float,
+        "drift_share": float,
+        "drift_tests": list,
+        "drift_test_thresholds": dict,
+        "drift_segments": list,
+    }
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        super().check_params(params)
+        potential, detected = params.get("drift_potential", 0.5), params.get("drift_detected", 0.7)
+        if not 0 < potential < detected <= 1:
+            raise ValueError(
+                f"{cls.name}: need 0 < drift_potential < drift_detected <= 1 (got {potential}, {detected})"
+            )
+        choose_tests([str(t) for t in params.get("drift_tests", [])], params.get("drift_test_thresholds", {}))
+        for raw in params.get("drift_segments", []):
+            if not isinstance(raw, dict):
+                raise ValueError(f"{cls.name}: each of drift_segments must be an object, got {raw!r}")
+            Segment.parse(raw)
 
     def do_tracking(self, context: ApplicationContext) -> list[Output]:
         reference = context.feature_stats
