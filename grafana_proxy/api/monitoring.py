@@ -15,7 +15,14 @@ from grafana_proxy.api.schemas import NAME_PATTERN, JsonObject
 from grafana_proxy.auth import ReadableProject, WritableProject
 from grafana_proxy.deps import SettingsDep, StoresDep
 from grafana_proxy.errors import ApiError, json_response
-from grafana_proxy.model import ApplicationConfig, ApplicationStatus, ProjectMonitoring
+from grafana_proxy.model import ApplicationConfig, ProjectMonitoring
+from grafana_proxy.monitoring.project_settings import (
+    application_view,
+    applications_view,
+    default_applications,
+    ensure_project,
+    project_view,
+)
 from grafana_proxy.monitoring.projects import MIN_BASE_PERIOD_MINUTES, check_application
 from grafana_proxy.monitoring.registry import Registry, discover
 from grafana_proxy.protocol.timerange import now_ms
@@ -64,55 +71,6 @@ def _registry(request: Request, settings: Settings) -> Registry:
     return registry
 
 
-def _defaults(project: str, settings: Settings) -> list[ApplicationConfig]:
-    now = now_ms()
-    return [ApplicationConfig(project, name, name, {}, None, now) for name in settings.monitoring_applications]
-
-
-def _project_view(project: str, own: ProjectMonitoring | None, settings: Settings) -> dict[str, Any]:
-    if own is None:
-        return {
-            "project": project,
-            "enabled": True,
-            "base_period_minutes": settings.monitoring_base_period_minutes,
-            "configured": False,
-            "updated_at": None,
-        }
-    return {
-        "project": project,
-        "enabled": own.enabled,
-        "base_period_minutes": own.base_period_minutes,
-        "configured": True,
-        "updated_at": own.updated_at,
-    }
-
-
-def _app_view(config: ApplicationConfig, status: ApplicationStatus | None, configured: bool) -> dict[str, Any]:
-    status = status or ApplicationStatus(config.name)
-    return {
-        "name": config.name,
-        "application": config.application,
-        "params": config.params,
-        "endpoints": None if config.endpoints is None else list(config.endpoints),
-        "configured": configured,
-        "updated_at": config.updated_at or None,
-        "last_run": status.last_run,
-        "last_window_end": status.last_window_end,
-        "last_error": status.last_error,
-        "last_error_at": status.last_error_at,
-        "counts": {"windows": status.windows, "results": status.results, "errors": status.errors},
-    }
-
-
-def _ensure_project(store: SqlMonitoringStore, project: str, settings: Settings) -> ProjectMonitoring:
-    """The project's own settings, created from the global ones (and the global applications) if absent."""
-    own = store.project(project)
-    if own is None:
-        own = ProjectMonitoring(project, True, settings.monitoring_base_period_minutes, now_ms())
-        store.put_project(own, _defaults(project, settings))
-    return own
-
-
 @router.put("", summary="Enable (or change) monitoring of the project")
 async def put_monitoring(
     project: WritableProject, body: MonitoringIn, stores: StoresDep, settings: SettingsDep
@@ -124,8 +82,8 @@ async def put_monitoring(
         if period is None:
             period = current.base_period_minutes if current else settings.monitoring_base_period_minutes
         own = ProjectMonitoring(project, body.enabled, period, now_ms())
-        store.put_project(own, _defaults(project, settings))
-        return _project_view(project, own, settings)
+        store.put_project(own, default_applications(project, settings))
+        return project_view(project, own, settings)
 
     return json_response(await run_in_threadpool(write))
 
@@ -133,17 +91,17 @@ async def put_monitoring(
 @router.get("", summary="The project's monitoring settings (the global ones when it has none)")
 async def get_monitoring(project: ReadableProject, stores: StoresDep, settings: SettingsDep) -> Response:
     own = await run_in_threadpool(_store(stores).project, project)
-    return json_response(_project_view(project, own, settings))
+    return json_response(project_view(project, own, settings))
 
 
 @router.delete("", summary="Disable monitoring of the project (its data is kept)")
 async def delete_monitoring(project: WritableProject, stores: StoresDep, settings: SettingsDep) -> Response:
     def write() -> dict[str, Any]:
         store = _store(stores)
-        current = _ensure_project(store, project, settings)
+        current = ensure_project(store, project, settings)
         own = ProjectMonitoring(project, False, current.base_period_minutes, now_ms())
         store.put_project(own)
-        return _project_view(project, own, settings)
+        return project_view(project, own, settings)
 
     return json_response(await run_in_threadpool(write))
 
@@ -167,9 +125,9 @@ async def put_application(
 
     def write() -> dict[str, Any]:
         store = _store(stores)
-        _ensure_project(store, project, settings)
+        ensure_project(store, project, settings)
         store.put_application(config)
-        return _app_view(config, store.statuses(project).get(name), True)
+        return application_view(config, store.statuses(project).get(name), True)
 
     return json_response(await run_in_threadpool(write))
 
@@ -177,11 +135,7 @@ async def put_application(
 @router.get("/applications", summary="The project's applications with their last run, last error and counts")
 async def list_applications(project: ReadableProject, stores: StoresDep, settings: SettingsDep) -> Response:
     def read() -> list[dict[str, Any]]:
-        store = _store(stores)
-        statuses = store.statuses(project)
-        if store.project(project) is None:
-            return [_app_view(c, statuses.get(c.name), False) for c in _defaults(project, settings)]
-        return [_app_view(c, statuses.get(c.name), True) for c in store.applications(project)]
+        return applications_view(_store(stores), project, settings)
 
     return json_response(await run_in_threadpool(read))
 
@@ -193,13 +147,13 @@ async def get_application(
     def read() -> dict[str, Any]:
         store = _store(stores)
         if store.project(project) is None:
-            found = next((c for c in _defaults(project, settings) if c.name == name), None)
+            found = next((c for c in default_applications(project, settings) if c.name == name), None)
             configured = False
         else:
             found, configured = store.application(project, name), True
         if found is None:
             raise ApiError(404, f"monitoring application {name!r} is not set on project {project!r}")
-        return _app_view(found, store.statuses(project).get(name), configured)
+        return application_view(found, store.statuses(project).get(name), configured)
 
     return json_response(await run_in_threadpool(read))
 
@@ -210,7 +164,7 @@ async def delete_application(
 ) -> Response:
     def write() -> dict[str, Any]:
         store = _store(stores)
-        _ensure_project(store, project, settings)
+        ensure_project(store, project, settings)
         if not store.delete_application(project, name):
             raise ApiError(404, f"monitoring application {name!r} is not set on project {project!r}")
         return {"deleted": name}
