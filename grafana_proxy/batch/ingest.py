@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from grafana_proxy.archive.layout import FEATURE_PREFIX, base_fields, open_root, partition_path, write_atomic
+from grafana_proxy.archive.layout import (
+    BATCH_COLUMN,
+    FEATURE_PREFIX,
+    base_fields,
+    open_root,
+    partition_path,
+    write_atomic,
+)
 from grafana_proxy.batch.reader import BadBatch, BatchFormat, chunks
 from grafana_proxy.model import Batch, GroundTruth, SeriesKind
 from grafana_proxy.stores.base import GroundTruthStore, Point, Stores
@@ -198,10 +205,12 @@ class BatchWriter:
             output,
             prediction,
             pa.nulls(n, type=pa.string()),
+            pa.array([self.report.batch_id] * n, type=pa.string()),
             *features,
         ]
         fields = [
             *base_fields(),
+            pa.field(BATCH_COLUMN, pa.string()),
             *(pa.field(FEATURE_PREFIX + name, a.type) for name, a in zip(cols.features, features, strict=True)),
         ]
         table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))

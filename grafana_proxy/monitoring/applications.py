@@ -93,6 +93,7 @@ EVENT_COLUMNS = frozenset(
         "project",
         "endpoint_id",
         "date",
+        "batch_id",
     }
 )
 

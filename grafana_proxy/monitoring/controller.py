@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
+from grafana_proxy.archive.layout import BATCH_COLUMN
 from grafana_proxy.model import Batch, EndpointRecord, EndpointType, ResultKind, ResultStatus, SeriesKind
 from grafana_proxy.monitoring.applications import (
     ApplicationContext,
@@ -178,6 +179,8 @@ class Controller:
         if record is not None:
             apps = [a for a in plan.applications if a.covers(record.uid)]
             events = self.reader(plan.project, record.uid, batch.start_ms, batch.end_ms)
+            if events is not None and BATCH_COLUMN in events.columns:
+                events = events[events[BATCH_COLUMN] == batch.batch_id]
             if apps and events is not None and len(events):
                 window = Window(events, record)
                 for app in apps:
@@ -257,6 +260,8 @@ class Controller:
         """One window for the applications due on it. Its own frame so the window's events (and the stats
         cached on it) are released on return, before the next window is read, not when it is replaced."""
         events = self.reader(project, record.uid, start, end)
+        if events is not None and BATCH_COLUMN in events.columns:
+            events = events[events[BATCH_COLUMN].isna()]  # batches are analysed batch by batch
         window = Window(events, record) if events is not None and len(events) else None
         for app in applications:
             summary.windows += 1
