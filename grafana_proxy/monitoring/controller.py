@@ -164,17 +164,22 @@ class Controller:
                 log.exception("monitoring pass of %s/%s stopped", project, record.uid)
                 summary.failures.append(f"{project}/{record.uid}: {error}")
         if self.status is not None:
+            progress = self.schedules.last_analyzed(project)  # as the period windows above left it
             for batch in self.status.batches(project, pending_only=True):
                 if self.stopping.is_set() or batch.submitted_at + self.config.delay_ms > now:
                     continue  # its rows may still be on their way to the archive
                 try:
-                    self._batch(plan, batch, now, summary)
+                    self._batch(plan, batch, progress, now, summary)
                 except Exception as error:  # archive or database down: retried next pass
                     log.exception("monitoring of batch %s/%s stopped", project, batch.batch_id)
                     summary.failures.append(f"{project}/{batch.endpoint_uid}: {error}")
 
-    def _batch(self, plan: ProjectPlan, batch: Batch, now: int, summary: PassSummary) -> None:
-        """A submitted batch is one window of its own, ``[start_ms, end_ms)``, whatever the period."""
+    def _batch(
+        self, plan: ProjectPlan, batch: Batch, progress: Mapping[tuple[str, str], int], now: int, summary: PassSummary
+    ) -> None:
+        """A submitted batch is one window of its own, ``[start_ms, end_ms)``, whatever the period. Its
+        results are stored; the record's current state (drift status, current stats) is updated only when
+        the batch is not older than the newest period window the application analysed there."""
         record = self.stores.endpoints.get(plan.project, batch.endpoint_uid)
         if record is not None:
             apps = [a for a in plan.applications if a.covers(record.uid)]
@@ -185,7 +190,9 @@ class Controller:
                 window = Window(events, record)
                 for app in apps:
                     summary.windows += 1
-                    self._run(plan.project, app, window, batch.start_ms, batch.end_ms, summary)
+                    newest = progress.get((app.name, record.uid))
+                    current = newest is None or batch.end_ms >= newest
+                    self._run(plan.project, app, window, batch.start_ms, batch.end_ms, summary, current)
         assert self.status is not None
         self.status.mark_analysed(plan.project, batch.batch_id, now)
         summary.batches += 1
@@ -274,12 +281,23 @@ class Controller:
             pending.pop(app.name, None)
             self.schedules.advance(project, app.name, record.uid, end)
 
-    def _run(self, project: str, app: PlannedApp, window: Window, start: int, end: int, summary: PassSummary) -> None:
+    def _run(
+        self,
+        project: str,
+        app: PlannedApp,
+        window: Window,
+        start: int,
+        end: int,
+        summary: PassSummary,
+        update_record: bool = True,
+    ) -> None:
         ctx = ApplicationContext(project, app.name, window, start, end, app.params, self.ground_truth)
         tally = summary.tally(project, app.name)
         tally.windows += 1
         try:
             outputs = _checked(app.app.do_tracking(ctx))
+            if not update_record:
+                outputs = [o for o in outputs if not isinstance(o, EndpointUpdate)]
             results, points = self._write(project, app.name, window.endpoint.uid, start, end, outputs)
             tally.results += results
             summary.results += results
