@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from grafana_proxy.cli import dashboards, db, keys, monitor, monitoring, pipeline
+from grafana_proxy.cli import batch, dashboards, db, keys, monitor, monitoring, pipeline
 from grafana_proxy.cli.demo import demo
 from grafana_proxy.cli.seed import seed
 from grafana_proxy.cli.serve import serve
@@ -30,6 +30,7 @@ app.add_typer(pipeline.archive_app, name="archive")
 app.command()(monitor.controller)
 app.add_typer(monitor.reference_app, name="reference")
 app.add_typer(monitoring.app, name="monitoring")
+app.add_typer(batch.app, name="batch")
 
 if __name__ == "__main__":  # `python -m grafana_proxy.cli.main`, used by the tests' subprocesses
     app()
