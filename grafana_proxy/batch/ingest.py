@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 BUCKET_MS = 300_000  # predictions_count_5m points, as the stream windows write them
+SAMPLE_MS = 60_000  # at most one feature sample per minute of event time
 _DAY_MS = 86_400_000
 
 
@@ -243,19 +244,20 @@ class BatchWriter:
         r.end_ms = high + 1 if r.end_ms is None else max(r.end_ms, high + 1)
 
     def _samples(self, times: pa.Array, names: tuple[str, ...], values: list[pa.Array], offset: int) -> None:
-        """Every ``sample_every``-th row's numeric features, at most one per distinct time (points are
-        keyed by time: a batch with one time for every row is one sample per feature)."""
+        """Every ``sample_every``-th row's numeric features, at most one per minute of event time: a
+        batch carries hours of rows at once, and the series is a view of the values, not a copy of them
+        (the archive has every row)."""
         import pyarrow as pa
 
         first = (-offset) % self.sample_every
-        picked: dict[int, int] = {}
+        picked: dict[int, tuple[int, int]] = {}  # minute -> (time, row) of its first sampled row
         for index, when in enumerate(times.to_pylist()[first :: self.sample_every]):
-            picked.setdefault(int(when), first + index * self.sample_every)
+            picked.setdefault(int(when) // SAMPLE_MS, (int(when), first + index * self.sample_every))
         if not picked:
             return
-        rows = pa.array(list(picked.values()), type=pa.int64())
+        rows = pa.array([row for _, row in picked.values()], type=pa.int64())
         points: list[Point] = []
-        when = list(picked)
+        when = [t for t, _ in picked.values()]
         for name, array in zip(names, values, strict=True):
             if not pa.types.is_floating(array.type):
                 continue
