@@ -48,10 +48,15 @@ def _batch_dir(settings: Settings) -> FilePath:
 async def _spooled(request: Request, settings: Settings) -> FilePath:
     """The request body in a temporary file, written as it arrives (bounded memory)."""
     handle = tempfile.NamedTemporaryFile(dir=_batch_dir(settings), prefix=".upload-", delete=False)
-    with handle:
-        async for part in request.stream():
-            handle.write(part)
-    return FilePath(handle.name)
+    path = FilePath(handle.name)
+    try:
+        with handle:
+            async for part in request.stream():
+                handle.write(part)
+    except BaseException:  # the client went away or the body was too large: leave nothing behind
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _time(value: str | None) -> int | None:

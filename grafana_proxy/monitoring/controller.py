@@ -141,7 +141,12 @@ class Controller:
         """Analyse every due window (and submitted batch) of every endpoint of every monitored project."""
         now = self.clock() if now is None else now
         summary = PassSummary()
-        for plan in self.planner.plans(self.stores.endpoints.projects()):
+        plans = self.planner.plans(self.stores.endpoints.projects())
+        for (project, name), error in self.planner.errors.items():  # set, but cannot be loaded now
+            tally = summary.tally(project, name)
+            tally.errors, tally.last_error = tally.errors + 1, error
+            summary.failures.append(f"{name} {project}: {error}")
+        for plan in plans:
             if self.stopping.is_set():
                 break
             if not plan.enabled or not plan.applications:
@@ -336,7 +341,7 @@ class Controller:
         if self.status is None:
             return
         for (project, name), tally in summary.applications.items():
-            if not tally.windows and tally.last_window_end is None:
+            if not tally.windows and not tally.errors and tally.last_window_end is None:
                 continue
             try:
                 t = tally

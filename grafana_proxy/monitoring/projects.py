@@ -92,6 +92,7 @@ class Planner:
 
     def plans(self, projects: Sequence[str]) -> list[ProjectPlan]:
         """Plans of the projects with endpoints and of the projects with their own settings."""
+        self.errors.clear()
         own = self.source.projects() if self.source is not None else {}
         out: list[ProjectPlan] = []
         for project in sorted(set(projects) | set(own)):

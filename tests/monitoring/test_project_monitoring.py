@@ -118,3 +118,20 @@ def test_removed_application_stops_and_failures_are_in_its_status(sqlite_stores:
     ctl.run_once(now=T0 + 10 * MINUTE + DELAY)
     assert windows(sqlite_stores, "p", "rows", "ep1") == [(0, 5, 5.0)]
     assert store.statuses("p")["broken"].errors == 2
+
+
+def test_an_application_that_can_no_longer_be_loaded_is_reported_and_the_others_run(
+    sqlite_stores: Stores, archive_url: str
+) -> None:
+    store = monitoring_config_store(sqlite_stores)
+    seed(sqlite_stores, archive_url, "p", "ep1", range(0, 10))
+    configure(store, "p", 5, {"rows": None})
+    # Set while its package was installed (the API checks it then); uninstalled since.
+    store.put_application(ApplicationConfig("p", "gone", "uninstalled_pkg.apps:Gone", {}, None, 0))
+    summary = controller(sqlite_stores, archive_url).run_once(now=T0 + 5 * MINUTE + DELAY)
+    assert windows(sqlite_stores, "p", "rows", "ep1") == [(0, 5, 5.0)]
+    gone = store.statuses("p")["gone"]
+    assert (
+        gone.errors == 1 and gone.last_error is not None and "cannot import 'uninstalled_pkg.apps'" in gone.last_error
+    )
+    assert any("gone" in f for f in summary.failures)
