@@ -1,5 +1,6 @@
 """Reading a batch file chunk by chunk (Arrow record batches), so a file of any size is processed in
-bounded memory: Parquet row group by row group, CSV block by block. JSON records (a list of objects, or
+bounded memory: Parquet row group by row group (memory follows the file's row group size: the client
+writes 50,000-row groups), CSV block by block. JSON records (a list of objects, or
 ``{"records": [...]}``) are for small batches and are read whole.
 
 pyarrow is imported inside the functions: this module is on the API's import path, and a server that only
@@ -70,7 +71,11 @@ def chunks(path: Path, fmt: BatchFormat, rows: int = CHUNK_ROWS) -> Iterator[pa.
         if fmt is BatchFormat.parquet:
             import pyarrow.parquet as pq
 
-            yield from pq.ParquetFile(path).iter_batches(batch_size=rows)
+            # One reader per row group: a single reader over the whole file keeps what it decoded
+            # (pyarrow 26: memory grew with the file), one per row group is bounded by the row group.
+            parquet = pq.ParquetFile(path)
+            for group in range(parquet.num_row_groups):
+                yield from parquet.iter_batches(batch_size=rows, row_groups=[group])
         elif fmt is BatchFormat.csv:
             import pyarrow.csv as pcsv
 

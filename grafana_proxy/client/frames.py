@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+ROW_GROUP_ROWS = 50_000
+
+
 def reference_fields(
     df: pd.DataFrame, label: str | None, exclude: Sequence[str], record: EndpointRecord | None
 ) -> dict[str, Any]:
@@ -41,5 +44,6 @@ def parquet_file(df: pd.DataFrame) -> Path:
     """The DataFrame in a temporary Parquet file (the caller deletes it)."""
     with tempfile.NamedTemporaryFile(suffix=".parquet", delete=False) as handle:
         path = Path(handle.name)
-    df.to_parquet(path, index=False)
+    # Row groups bound the server's memory while it reads the file (it reads one group at a time).
+    df.to_parquet(path, index=False, row_group_size=ROW_GROUP_ROWS)
     return path
