@@ -90,6 +90,14 @@ async def _submit(
     except (BadBatch, ValueError) as error:
         raise ApiError(415 if fmt is None else 400, str(error), "unsupported batch format") from None
     path = await _spooled(request, settings)
+    if kind is BatchFormat.json and path.stat().st_size > settings.max_body_bytes:
+        path.unlink(missing_ok=True)  # JSON is parsed whole: large batches go as Parquet or CSV, read in chunks
+        raise ApiError(
+            413,
+            f"JSON batches are limited to {settings.max_body_bytes} bytes (GRAFANA_PROXY_MAX_BODY_BYTES); "
+            "send larger batches as Parquet or CSV",
+            "payload too large",
+        )
 
     def work() -> dict[str, Any]:
         writer = BatchWriter(

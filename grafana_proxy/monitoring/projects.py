@@ -59,8 +59,13 @@ def resolve(registry: Registry, reference: str) -> type[MonitoringApplication]:
 
 def check_application(registry: Registry, reference: str, params: Mapping[str, Any]) -> MonitoringApplication:
     """Load, instantiate and check the parameters of an application, as the controller will run it."""
+    resolve(registry, reference).check_params(params)
+    return create_application(registry, reference)
+
+
+def create_application(registry: Registry, reference: str) -> MonitoringApplication:
+    """An instance of the application (its parameters were checked when it was set)."""
     cls = resolve(registry, reference)
-    cls.check_params(params)
     try:
         return cls()
     except Exception as error:  # a user class whose constructor fails is refused now, not at the next pass
@@ -125,5 +130,5 @@ class Planner:
         key = (config.project + "\x00" + config.name, config.application)
         app = self._instances.get(key)
         if app is None:
-            app = self._instances[key] = check_application(self.registry, config.application, {})
+            app = self._instances[key] = create_application(self.registry, config.application)
         return app

@@ -118,6 +118,13 @@ def test_bad_batches_are_refused_with_the_reason(client: TestClient, keys: Keys)
         (url + "?time=yesterday-ish", b"a,prediction\n1,2\n", {"Content-Type": "text/csv"}, 400, "time"),
         (f"{BASE}/model-endpoints/ghost/batches", b"a,prediction\n1,2\n", {"Content-Type": "text/csv"}, 404, "job="),
         (url, b"a,prediction\n", {"Content-Type": "text/csv"}, 400, "no rows"),
+        (
+            url,
+            b"[" + b'{"a": 1, "prediction": 1},' * 20_000 + b"{}]",
+            {"Content-Type": "application/json"},
+            413,
+            "Parquet or CSV",
+        ),
     ]
     for target, body, headers, status, reason in cases:
         answer = client.post(target, content=body, headers={**write, **headers})
