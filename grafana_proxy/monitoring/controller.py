@@ -20,10 +20,9 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from grafana_proxy.archive.layout import BATCH_COLUMN
 from grafana_proxy.model import Batch, EndpointRecord, EndpointType, ResultKind, ResultStatus, SeriesKind
@@ -37,6 +36,7 @@ from grafana_proxy.monitoring.applications import (
     Window,
 )
 from grafana_proxy.monitoring.config import MonitoringConfig, monitoring_config
+from grafana_proxy.monitoring.passes import PassSummary, StatusSink
 from grafana_proxy.monitoring.projects import PlannedApp, Planner, ProjectPlan
 from grafana_proxy.monitoring.registry import Registry, discover
 from grafana_proxy.settings import Settings
@@ -57,51 +57,6 @@ ERROR_RESULT = "application_error"
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-@dataclass
-class PassSummary:
-    windows: int = 0  # (application, endpoint, window) triples analysed or skipped as empty
-    empty: int = 0
-    results: int = 0
-    points: int = 0
-    failures: list[str] = field(default_factory=list)  # "<app> <endpoint> <window end>: <error>"
-    applications: dict[tuple[str, str], AppTally] = field(default_factory=dict)  # (project, app name)
-    batches: int = 0  # batches analysed
-
-    def tally(self, project: str, name: str) -> AppTally:
-        return self.applications.setdefault((project, name), AppTally())
-
-
-@dataclass
-class AppTally:
-    """One application's share of a pass in one project (kept as its status)."""
-
-    windows: int = 0
-    results: int = 0
-    errors: int = 0
-    last_window_end: int | None = None
-    last_error: str | None = None
-
-
-class StatusSink(Protocol):
-    """Where per-application progress and pending batches live (``SqlMonitoringStore``)."""
-
-    def record_run(
-        self,
-        project: str,
-        name: str,
-        ran_at: int,
-        windows: int,
-        results: int,
-        errors: int,
-        last_window_end: int | None,
-        last_error: str | None,
-    ) -> None: ...
-
-    def batches(self, project: str, endpoint_uid: str | None = None, pending_only: bool = False) -> list[Batch]: ...
-
-    def mark_analysed(self, project: str, batch_id: str, when: int) -> None: ...
 
 
 class Controller:
@@ -358,7 +313,9 @@ class Controller:
         return sorted({f.split(" ", 1)[0] if f.split(" ", 1)[0] in names else "controller" for f in summary.failures})
 
     def run_forever(self, stop: threading.Event) -> None:
-        """Pass after pass until ``stop`` is set; each pass starts when the next window is due."""
+        """Pass after pass until ``stop`` is set; each pass starts when a window (or batch) is due. The
+        settings are looked at every minute meanwhile, so a shortened period or a new batch is not kept
+        waiting for the old schedule (a look is two small queries; a pass reads every endpoint)."""
         self.stopping = stop
         while not stop.is_set():
             started = self.clock()
@@ -370,17 +327,20 @@ class Controller:
                 failed = ["controller"]
             if self.on_pass is not None:
                 self.on_pass(time.perf_counter() - timer, failed)
-            stop.wait(max(1.0, (self._next_due(started) - self.clock()) / 1000))
+            while not stop.is_set() and (wait := self._next_due(started) - self.clock()) > 0:
+                stop.wait(min(60.0, max(1.0, wait / 1000)))
 
     def _next_due(self, started: int) -> int:
-        """When the next window of any project is due; at most a minute away, so a project whose period
-        was shortened meanwhile is not kept waiting for the old one."""
+        """When the next window of any project (or a submitted batch) is due after a pass at ``started``."""
+        delay = self.config.delay_ms
         try:
             periods = {p.period_ms for p in self.planner.plans([]) if p.enabled} | {self.config.period_ms}
+            batches = self.status.pending_batches() if self.status is not None else []
         except Exception:  # the database is down: the pass will say so
-            periods = {self.config.period_ms}
-        due = min(window_end(started - self.config.delay_ms, p) + self.config.delay_ms for p in periods)
-        return min(due, started + 60_000)
+            periods, batches = {self.config.period_ms}, []
+        due = min(window_end(started - delay, p) + delay for p in periods)
+        # A batch stuck behind an outage is retried every 10 s at most, not in a tight loop.
+        return min([due, *(max(submitted + delay, started + 10_000) for submitted in batches)])
 
 
 # Routers are not models; a batch endpoint is analysed batch by batch, not window by window.

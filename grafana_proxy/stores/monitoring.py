@@ -179,6 +179,10 @@ class SqlMonitoringStore:
             row = conn.execute(select(_B).where(_B.c.project == project, _B.c.batch_id == batch_id)).first()
         return None if row is None else _batch(row)
 
+    def pending_batches(self) -> list[int]:
+        with self.db.read() as conn:
+            return [int(t) for (t,) in conn.execute(select(_B.c.submitted_at).where(_B.c.analysed_at.is_(None)))]
+
     def mark_analysed(self, project: str, batch_id: str, when: int) -> None:
         with self.db.write() as conn:
             conn.execute(update(_B).where(_B.c.project == project, _B.c.batch_id == batch_id).values(analysed_at=when))

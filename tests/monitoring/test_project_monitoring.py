@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import partial
 
 from grafana_proxy.archive.reader import read_window
-from grafana_proxy.model import ApplicationConfig, ProjectMonitoring, TimeRange
+from grafana_proxy.model import ApplicationConfig, Batch, ProjectMonitoring, TimeRange
 from grafana_proxy.monitoring.config import MonitoringConfig
 from grafana_proxy.monitoring.controller import Controller
 from grafana_proxy.monitoring.projects import Planner
@@ -135,3 +135,20 @@ def test_an_application_that_can_no_longer_be_loaded_is_reported_and_the_others_
         gone.errors == 1 and gone.last_error is not None and "cannot import 'uninstalled_pkg.apps'" in gone.last_error
     )
     assert any("gone" in f for f in summary.failures)
+
+
+def test_the_next_pass_is_due_at_the_earliest_window_of_any_project_or_a_pending_batch(
+    sqlite_stores: Stores, archive_url: str
+) -> None:
+    store = monitoring_config_store(sqlite_stores)
+    ctl = controller(sqlite_stores, archive_url)  # global period 10 minutes, window delay 1 minute
+    started = T0 + 2 * MINUTE + DELAY
+    assert ctl._next_due(started) == T0 + 10 * MINUTE + DELAY
+    configure(store, "p", 1, {"rows": None})  # a project every minute: the next pass is a minute away
+    assert ctl._next_due(started) == T0 + 3 * MINUTE + DELAY
+    store.put_project(ProjectMonitoring("p", False, 1, 1))  # disabled: back to the global period
+    assert ctl._next_due(started) == T0 + 10 * MINUTE + DELAY
+    store.add_batch(Batch("p", "b", "ep1", T0, T0 + 1, 1, submitted_at=started))
+    assert ctl._next_due(started) == started + DELAY  # a submitted batch does not wait for the next window
+    store.mark_analysed("p", "b", started)
+    assert ctl._next_due(started) == T0 + 10 * MINUTE + DELAY
