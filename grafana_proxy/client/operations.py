@@ -156,6 +156,31 @@ def rows(target: str, start: int | str, end: int | str, max_points: int | None =
     return Op("POST", f"{DATASOURCE}/rows", _same, json=body)
 
 
+def _series(rows: list[dict[str, Any]], key: str) -> dict[str, list[tuple[int, float | None]]]:
+    out: dict[str, list[tuple[int, float | None]]] = {}
+    for row in rows:
+        out.setdefault(str(row.get(key) or row["series"]), []).append((int(row["time"]), row["value"]))
+    return out
+
+
+def metric_series(
+    project: str, endpoint: str, names: Sequence[str], start: int | str, end: int | str, agg: str
+) -> Op[dict[str, list[tuple[int, float | None]]]]:
+    target = f"target_endpoint=metrics;project={project};endpoint_id={endpoint};metric={','.join(names)};agg={agg}"
+    base = rows(target, start, end)
+    return Op(base.method, base.path, lambda data: _series(data, "metric"), json=base.json)
+
+
+def feature_series(
+    project: str, endpoint: str, names: Sequence[str] | None, start: int | str, end: int | str
+) -> Op[dict[str, list[tuple[int, float | None]]]]:
+    target = f"target_endpoint=incoming_features;project={project};endpoint_id={endpoint}"
+    if names:
+        target += f";features={','.join(names)}"
+    base = rows(target, start, end)
+    return Op(base.method, base.path, lambda data: _series(data, "series"), json=base.json)
+
+
 def results(
     project: str, start: int | str, end: int | str, endpoint: str | None, application: str | None, name: str | None
 ) -> Op[list[AppResult]]:

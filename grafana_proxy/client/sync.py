@@ -136,6 +136,31 @@ class Client:
 
     # -- reading -------------------------------------------------------------------------------------
 
+    def metrics(
+        self,
+        endpoint: str,
+        names: Sequence[str],
+        start: int | str = "now-24h",
+        end: int | str = "now",
+        *,
+        agg: str = "avg",
+        project: str | None = None,
+    ) -> dict[str, list[tuple[int, float | None]]]:
+        """Metric series of an endpoint, bucketed as the panels get them: name -> [(epoch ms, value)]."""
+        return self._call(ops.metric_series(self._p(project), endpoint, names, start, end, agg))
+
+    def features(
+        self,
+        endpoint: str,
+        names: Sequence[str] | None = None,
+        start: int | str = "now-24h",
+        end: int | str = "now",
+        *,
+        project: str | None = None,
+    ) -> dict[str, list[tuple[int, float | None]]]:
+        """Sampled incoming feature values: feature -> [(epoch ms, value)]."""
+        return self._call(ops.feature_series(self._p(project), endpoint, names, start, end))
+
     def results(
         self,
         start: int | str = "now-24h",

@@ -70,6 +70,10 @@ def test_sync_client_round_trips(server: Server, tmp_path: Path) -> None:
             "target_endpoint=metrics;project=p;endpoint_id=ep;metric=latency_p99", now - MINUTE, now + 2 * MINUTE
         )
         assert [r["value"] for r in rows] == [12.5, 13.0]
+        span = (now - MINUTE, now + 2 * MINUTE)
+        (points,) = gp.metrics("ep", ["latency_p99"], *span, agg="max").values()  # in buckets of the panels' step
+        assert [v for _, v in points] == [12.5, 13.0] and points[0][0] == now and now < points[1][0] <= now + MINUTE
+        assert gp.features("ep", None, *span) == {"x": [(now, 1.0)]}
         # The reference is what `grafana-proxy reference set` computes from the same data.
         df = training()
         logged = gp.log_reference(df, endpoint="ref-client", label="label")
