@@ -124,8 +124,13 @@ class HistogramDataDrift(MonitoringApplication):
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
         super().check_params(params)
-        potential, detected = params.get("drift_potential", 0.5), params.get("drift_detected", 0.7)
-        if not 0 < potential < detected <= 1:
+        # One threshold alone is checked against the range only: the other comes from the project's or the
+        # global settings, which may differ from the defaults.
+        for key in ("drift_potential", "drift_detected"):
+            if key in params and not 0 < params[key] <= 1:
+                raise ValueError(f"{cls.name}: {key} must be in (0, 1], got {params[key]}")
+        potential, detected = params.get("drift_potential"), params.get("drift_detected")
+        if potential is not None and detected is not None and not potential < detected:
             raise ValueError(
                 f"{cls.name}: need 0 < drift_potential < drift_detected <= 1 (got {potential}, {detected})"
             )

@@ -55,6 +55,7 @@ def test_applications_are_checked_when_set(client: TestClient, keys: Keys) -> No
             "unknown parameter 'drift_treshold'",
         ),
         ({"application": "histogram-data-drift", "params": {"drift_potential": "high"}}, "must be float"),
+        ({"application": "histogram-data-drift", "params": {"drift_detected": 1.5}}, "must be in (0, 1]"),
         (
             {"application": "histogram-data-drift", "params": {"drift_potential": 0.9, "drift_detected": 0.8}},
             "drift_potential < drift_detected",

@@ -95,7 +95,9 @@ def test_mlrun_flow_through_the_client(backend_url: str, tmp_path: Path) -> None
             # 2. Monitoring with a base period; 3. an application of its own (and one the project does not want).
             assert gp.enable_monitoring(base_period_minutes=1).base_period_minutes == 1
             with pytest.raises(BadRequest, match="drift_potential < drift_detected"):
-                gp.set_application("drift", "histogram-data-drift", params={"drift_potential": 0.9})
+                gp.set_application(
+                    "drift", "histogram-data-drift", params={"drift_potential": 0.9, "drift_detected": 0.5}
+                )
             gp.set_application("drift", "histogram-data-drift", params={"drift_potential": 0.3, "drift_detected": 0.5})
             gp.remove_application("histogram-data-drift")
             # 4. Traffic through the gateway (drifted from the start).
