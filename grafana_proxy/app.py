@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 
 from grafana_proxy import __version__
-from grafana_proxy.api import endpoints, events, ground_truth
+from grafana_proxy.api import batches, endpoints, events, ground_truth, monitoring
 from grafana_proxy.apidocs import install_api_docs
 from grafana_proxy.auth import KeyVerifier
 from grafana_proxy.deps import StoresDep
@@ -67,9 +67,11 @@ def create_app(settings: Settings, stores: Stores | None = None) -> FastAPI:
     app.include_router(endpoints.router)
     app.include_router(events.router)
     app.include_router(ground_truth.router)
+    app.include_router(monitoring.router)
+    app.include_router(batches.router)
     _add_health(app)
     install_api_docs(app, "grafana-proxy")
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, batch_max_bytes=settings.batch_max_bytes)
     install_metrics(app, stores)  # outside the body limit, so 413s are counted
     app.add_middleware(RequestLogMiddleware)
     return app

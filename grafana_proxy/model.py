@@ -203,3 +203,55 @@ class AccessKey:
 
     def allows(self, project: str) -> bool:
         return self.projects is None or project in self.projects
+
+
+@dataclass(frozen=True)
+class ProjectMonitoring:
+    """A project's own monitoring settings (absent: the global settings apply)."""
+
+    project: str
+    enabled: bool
+    base_period_minutes: float
+    updated_at: int
+
+
+@dataclass(frozen=True)
+class ApplicationConfig:
+    """A monitoring application set on a project: results are written under ``name``; ``application`` is a
+    built-in name or ``package.module:Class``; ``endpoints`` None = every endpoint of the project."""
+
+    project: str
+    name: str
+    application: str
+    params: dict[str, Any] = field(default_factory=dict)
+    endpoints: tuple[str, ...] | None = None
+    updated_at: int = 0
+
+
+@dataclass(frozen=True)
+class ApplicationStatus:
+    """What the controller did with one application of a project, over all passes."""
+
+    name: str
+    last_run: int | None = None
+    last_window_end: int | None = None
+    windows: int = 0
+    results: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    last_error_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Rows submitted together (batch inference), analysed by the controller as one window
+    ``[start_ms, end_ms)``."""
+
+    project: str
+    batch_id: str
+    endpoint_uid: str
+    start_ms: int
+    end_ms: int
+    rows: int
+    submitted_at: int
+    analysed_at: int | None = None

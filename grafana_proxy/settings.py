@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, description="Requests with a larger body are refused with 413."
     )
+    batch_max_bytes: int = Field(
+        default=20 * 1024**3,
+        gt=0,
+        description="Largest batch file (POST .../batches); it is streamed to the data dir, not held in memory.",
+    )
     bootstrap_key: SecretStr | None = Field(
         default=None,
         description="A read key for every project registered at start-up if missing (stored hashed), so a "

@@ -21,7 +21,7 @@ Parameters (endpoint label > project > global, see ``MonitoringConfig``): ``drif
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from grafana_proxy.model import ResultKind, ResultStatus
 from grafana_proxy.monitoring.applications import (
@@ -117,6 +117,33 @@ def record_fields(report: DriftReport) -> Mapping[str, Any]:
 
 class HistogramDataDrift(MonitoringApplication):
     name = "histogram-data-drift"
+    params_schema: ClassVar[Mapping[str, type] | None] = {
+        "drift_potential": float,
+        "drift_detected": float,
+        "drift_share": float,
+        "drift_tests": list,
+        "drift_test_thresholds": dict,
+        "drift_segments": list,
+    }
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        super().check_params(params)
+        # One threshold alone is checked against the range only: the other comes from the project's or the
+        # global settings, which may differ from the defaults.
+        for key in ("drift_potential", "drift_detected"):
+            if key in params and not 0 < params[key] <= 1:
+                raise ValueError(f"{cls.name}: {key} must be in (0, 1], got {params[key]}")
+        potential, detected = params.get("drift_potential"), params.get("drift_detected")
+        if potential is not None and detected is not None and not potential < detected:
+            raise ValueError(
+                f"{cls.name}: need 0 < drift_potential < drift_detected <= 1 (got {potential}, {detected})"
+            )
+        choose_tests([str(t) for t in params.get("drift_tests", [])], params.get("drift_test_thresholds", {}))
+        for raw in params.get("drift_segments", []):
+            if not isinstance(raw, dict):
+                raise ValueError(f"{cls.name}: each of drift_segments must be an object, got {raw!r}")
+            Segment.parse(raw)
 
     def do_tracking(self, context: ApplicationContext) -> list[Output]:
         reference = context.feature_stats

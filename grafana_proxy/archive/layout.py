@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 FEATURE_PREFIX = "feature."
+# Column naming the batch of rows submitted as a batch (grafana_proxy.batch); served traffic has none. The
+# controller analyses a batch's rows as that batch's window and leaves them out of the period windows.
+BATCH_COLUMN = "batch_id"
 # Key in a compacted file's Parquet metadata listing the files it replaces (see compact.py).
 REPLACES_KEY = b"grafana_proxy.replaces"
 

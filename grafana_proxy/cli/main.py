@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from grafana_proxy import __version__
-from grafana_proxy.cli import dashboards, db, deadletter, keys, monitor, pipeline
+from grafana_proxy.cli import batch, dashboards, db, deadletter, keys, monitor, monitoring, pipeline
 from grafana_proxy.cli.demo import demo
 from grafana_proxy.cli.helptext import TidyGroup
 from grafana_proxy.cli.seed import seed
@@ -53,6 +53,8 @@ app.add_typer(pipeline.archive_app, name="archive")
 app.command()(monitor.controller)
 app.add_typer(monitor.reference_app, name="reference")
 app.add_typer(deadletter.app, name="deadletter")
+app.add_typer(monitoring.app, name="monitoring")
+app.add_typer(batch.app, name="batch")
 
 if __name__ == "__main__":  # `python -m grafana_proxy.cli.main`, used by the tests' subprocesses
     app()

@@ -93,6 +93,7 @@ EVENT_COLUMNS = frozenset(
         "project",
         "endpoint_id",
         "date",
+        "batch_id",
     }
 )
 
@@ -182,6 +183,29 @@ class MonitoringApplication(ABC):
     with no arguments and may be called for many endpoints and windows, so keep no per-window state."""
 
     name: ClassVar[str]
+    # The parameters the application reads, name -> type (float accepts any number). When declared, a
+    # project's parameters for it are checked when it is set (unknown names and wrong types are refused),
+    # not at the next controller pass. None: the application takes any parameter.
+    params_schema: ClassVar[Mapping[str, type] | None] = None
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        """Raise ``ValueError`` naming the first parameter the application cannot use. Override to check
+        more (ranges, combinations); call ``super().check_params`` to keep the type checks."""
+        schema = cls.params_schema
+        if schema is None:
+            return
+        for key, value in params.items():
+            expected = schema.get(key)
+            if expected is None:
+                known = ", ".join(sorted(schema)) or "none"
+                raise ValueError(f"{cls.name}: unknown parameter {key!r} (known: {known})")
+            if expected is float:
+                ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            else:
+                ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+            if not ok:
+                raise ValueError(f"{cls.name}: parameter {key!r} must be {expected.__name__}, got {value!r}")
 
     def delay_ms(self, params: Mapping[str, Any]) -> int:
         """Extra wait after a window ends before analysing it (e.g. for ground truth to arrive)."""

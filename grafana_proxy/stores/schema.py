@@ -234,3 +234,63 @@ dead_letters = Table(
     mysql_charset=MYSQL_CHARSET,
     mysql_collate=MYSQL_COLLATE,
 )
+
+# Per-project monitoring: a row overrides the global settings for that project (enabled, base period).
+monitoring_projects = Table(
+    "monitoring_projects",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("base_period_minutes", Double, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+# A project's monitoring applications: the name results are written under, what runs (a built-in name or
+# "package.module:Class"), its parameters and the endpoints it runs on (NULL = every endpoint).
+monitoring_applications = Table(
+    "monitoring_applications",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("name", String(APP_LEN), primary_key=True),
+    Column("application", String(NAME_LEN), nullable=False),
+    Column("params", JsonValue),
+    Column("endpoints", JsonValue),
+    Column("updated_at", BigInteger, nullable=False),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+# What the controller did with each application of a project: written after every pass that ran it.
+monitoring_app_status = Table(
+    "monitoring_app_status",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("name", String(APP_LEN), primary_key=True),
+    Column("last_run", BigInteger),
+    Column("last_window_end", BigInteger),
+    Column("windows", BigInteger, nullable=False, default=0),
+    Column("results", BigInteger, nullable=False, default=0),
+    Column("errors", BigInteger, nullable=False, default=0),
+    Column("last_error", LongText),
+    Column("last_error_at", BigInteger),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+# Batches submitted for analysis as one window each (batch inference); rows live in the archive.
+monitoring_batches = Table(
+    "monitoring_batches",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("batch_id", String(UID_LEN), primary_key=True),
+    Column("endpoint_uid", String(UID_LEN), nullable=False),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger, nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("submitted_at", BigInteger, nullable=False),
+    Column("analysed_at", BigInteger),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
