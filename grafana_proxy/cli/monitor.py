@@ -59,12 +59,17 @@ def reference_set(
     from_file: Annotated[Path, typer.Option("--from-file", help="Training set, .csv or .parquet.")],
     exclude: Annotated[list[str] | None, typer.Option(help="Column to leave out (e.g. the label); repeatable.")] = None,
 ) -> None:
-    """Compute feature_stats (MLRun's format, 20-bin histograms) from a training file and store them."""
-    from grafana_proxy.monitoring.stats import reference_from_file
+    """Compute feature_stats (MLRun's format, 20-bin histograms) from a training file and store them;
+    keep a sample of the training rows in the archive storage for row-based applications (Evidently)."""
+    from grafana_proxy.archive.reference import write_reference
+    from grafana_proxy.ingest.config import pipeline_config
+    from grafana_proxy.monitoring.stats import load_training_file, reference_stats
 
     settings = load_settings()
     try:
-        stats = reference_from_file(from_file, exclude=tuple(exclude or ()))
+        frame = load_training_file(from_file)
+        names = [str(c) for c in frame.columns if str(c) not in set(exclude or ())]
+        stats = reference_stats(frame, names)
     except (OSError, ValueError) as error:
         raise fail(f"cannot read {from_file}: {error}") from None
     with opened_stores(settings) as stores:
@@ -73,4 +78,9 @@ def reference_set(
         if record is None or not record.feature_names:
             fields["feature_names"] = list(stats)
         stores.endpoints.upsert(project, endpoint, fields)
-    out.print(f"reference of {project}/{endpoint}: {len(stats)} features from {from_file}")
+    archive_url = pipeline_config(settings).archive_url
+    try:
+        kept = write_reference(archive_url, project, endpoint, frame[names])
+    except OSError as error:
+        raise fail(f"cannot keep the training rows in {archive_url}: {error}") from None
+    out.print(f"reference of {project}/{endpoint}: {len(stats)} features from {from_file} ({kept} rows kept)")

@@ -25,9 +25,11 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from grafana_proxy.archive.artifacts import check_artifact
 from grafana_proxy.model import EndpointRecord, EndpointType, ResultKind, ResultStatus, SeriesKind
 from grafana_proxy.monitoring.applications import (
     ApplicationContext,
+    ArtifactValue,
     EndpointUpdate,
     MetricValue,
     MonitoringApplication,
@@ -43,6 +45,8 @@ from grafana_proxy.stores.base import GroundTruthStore, ScheduleStore, Stores
 if TYPE_CHECKING:
     import pandas as pd
 
+    from grafana_proxy.archive.artifacts import ArtifactKeeper
+
 log = logging.getLogger(__name__)
 
 # (project, endpoint_uid, start_ms, end_ms) -> the window's events, or None when nothing was archived for
@@ -50,6 +54,8 @@ log = logging.getLogger(__name__)
 # is the production one: it answers None without importing pandas, so a serve process whose controller
 # only walks empty windows never loads pandas (M1 in benchmarks/RESULTS.md).
 WindowReader = Callable[[str, str, int, int], "pd.DataFrame | None"]
+# (project, endpoint_uid) -> the endpoint's kept training rows, or None (grafana_proxy.archive.reference).
+ReferenceReader = Callable[[str, str], "pd.DataFrame | None"]
 ERROR_RESULT = "application_error"
 
 
@@ -63,6 +69,7 @@ class PassSummary:
     empty: int = 0
     results: int = 0
     points: int = 0
+    artifacts: int = 0
     failures: list[str] = field(default_factory=list)  # "<app> <endpoint> <window end>: <error>"
 
 
@@ -78,8 +85,15 @@ class Controller:
         clock: Callable[[], int] = now_ms,
         archived_days: Callable[[str, str], frozenset[str]] | None = None,
         on_pass: Callable[[float, list[str]], None] | None = None,
+        artifacts: ArtifactKeeper | None = None,
+        reference_reader: ReferenceReader | None = None,
+        artifact_retention_ms: int | None = None,
     ) -> None:
         self.stores = stores
+        # Where ArtifactValue outputs go; None = applications that return artifacts fail (no storage).
+        self.artifacts = artifacts
+        self.reference_reader = reference_reader
+        self.artifact_retention_ms = artifact_retention_ms
         # (project, uid) -> dates with archived events; None = ask the reader for every window.
         self.archived_days = archived_days
         # Told (seconds, failing application names) after each pass of run_forever: /metrics.
@@ -111,6 +125,8 @@ class Controller:
                 except Exception as error:  # archive or database down: retried next pass
                     log.exception("monitoring pass of %s/%s stopped", project, record.uid)
                     summary.failures.append(f"{project}/{record.uid}: {error}")
+        if self.artifacts is not None and self.artifact_retention_ms is not None:
+            self.artifacts.prune(self.artifact_retention_ms)
         return summary
 
     def due_windows(self, record: EndpointRecord, last: int | None, horizon: int) -> list[int]:
@@ -172,7 +188,8 @@ class Controller:
         cached on it) are released on return, before the next window is read, not when it is replaced."""
         end = start + self.config.period_ms
         events = self.reader(project, record.uid, start, end)
-        window = Window(events, record) if events is not None and len(events) else None
+        loader = None if self.reference_reader is None else partial(self.reference_reader, project, record.uid)
+        window = Window(events, record, loader) if events is not None and len(events) else None
         for app in applications:
             summary.windows += 1
             if window is None:
@@ -210,6 +227,9 @@ class Controller:
     ) -> None:
         results = [o.to_app_result(uid, app, start, end) for o in outputs if isinstance(o, ResultValue)]
         points = [o.to_point(end) for o in outputs if isinstance(o, MetricValue)]
+        files = [o for o in outputs if isinstance(o, ArtifactValue)]
+        if files and self.artifacts is None:
+            raise ValueError("this controller has no artifact storage; ArtifactValue outputs cannot be kept")
         updates: dict[str, Any] = {}
         for o in outputs:
             if isinstance(o, EndpointUpdate):
@@ -218,8 +238,12 @@ class Controller:
             self.stores.endpoints.upsert(project, uid, updates)
         if points:
             self.stores.series.write(project, uid, SeriesKind.metric, points)
+        for f in files:  # before the results, so a result never announces an artifact that is not there
+            assert self.artifacts is not None
+            self.artifacts.save(project, uid, app, start, end, f.name, f.content, f.content_type)
         if results:
             self.stores.results.write(project, results)
+        summary.artifacts += len(files)
         summary.results += len(results)
         summary.points += len(points)
 
@@ -262,9 +286,14 @@ def _checked(outputs: Sequence[Output]) -> list[Output]:
         if isinstance(o, ResultValue | MetricValue):
             if not isinstance(o.value, int | float) or not math.isfinite(o.value):
                 raise ValueError(f"{type(o).__name__} {o.name!r} has a non-finite value {o.value!r}")
+        elif isinstance(o, ArtifactValue):
+            if not isinstance(o.content, bytes):
+                raise TypeError(f"artifact {o.name!r}: content must be bytes, got {type(o.content).__name__}")
+            check_artifact(o.name, o.content_type, len(o.content))
         elif not isinstance(o, EndpointUpdate):
             raise TypeError(
-                f"do_tracking returned {type(o).__name__}; expected ResultValue, MetricValue or EndpointUpdate"
+                f"do_tracking returned {type(o).__name__}; expected ResultValue, MetricValue, EndpointUpdate "
+                "or ArtifactValue"
             )
         checked.append(o)
     return checked
@@ -274,7 +303,10 @@ def build_controller(
     settings: Settings, stores: Stores, on_pass: Callable[[float, list[str]], None] | None = None
 ) -> Controller:
     """The controller as ``serve`` and ``grafana-proxy controller`` run it."""
+    from grafana_proxy.archive.artifacts import ArtifactKeeper
     from grafana_proxy.archive.reader import archived_days, read_archived_window
+    from grafana_proxy.archive.reference import read_reference
+    from grafana_proxy.stores.artifacts import artifact_store
     from grafana_proxy.stores.ground_truth import monitoring_stores
 
     config = monitoring_config(settings)
@@ -283,7 +315,17 @@ def build_controller(
     reader: WindowReader = partial(read_archived_window, config.archive_url)
     days = partial(archived_days, config.archive_url)
     return Controller(
-        stores, schedules, reader, applications, config, ground_truth, archived_days=days, on_pass=on_pass
+        stores,
+        schedules,
+        reader,
+        applications,
+        config,
+        ground_truth,
+        archived_days=days,
+        on_pass=on_pass,
+        artifacts=ArtifactKeeper(config.archive_url, artifact_store(stores)),
+        reference_reader=partial(read_reference, config.archive_url),
+        artifact_retention_ms=settings.artifact_retention_ms(),
     )
 
 
