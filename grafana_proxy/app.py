@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 
 from grafana_proxy import __version__
-from grafana_proxy.api import endpoints, events, ground_truth
+from grafana_proxy.api import artifacts, endpoints, events, ground_truth
 from grafana_proxy.auth import KeyVerifier
 from grafana_proxy.deps import StoresDep
 from grafana_proxy.errors import error_response, install_error_handlers, json_response
@@ -61,9 +61,11 @@ def create_app(settings: Settings, stores: Stores | None = None) -> FastAPI:
         app.include_router(simplejson.router, prefix=prefix, tags=["datasource"])
         app.include_router(simpod.router, prefix=prefix, tags=["datasource"])
         app.include_router(infinity.router, prefix=prefix, tags=["datasource"])
+        app.include_router(artifacts.datasource_router, prefix=prefix)
     app.include_router(endpoints.router)
     app.include_router(events.router)
     app.include_router(ground_truth.router)
+    app.include_router(artifacts.router)
     _add_health(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_metrics(app, stores)  # outside the body limit, so 413s are counted
