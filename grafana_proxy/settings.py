@@ -108,7 +108,7 @@ class Settings(BaseSettings):
         default=10, gt=0, description="How often the monitoring controller analyses a window (MLRun's base_period)."
     )
     monitoring_applications: list[str] = Field(
-        default=["histogram-data-drift", "system-performance", "model-performance"],
+        default=["histogram-data-drift", "system-performance", "model-performance", "data-quality", "outliers"],
         description="Enabled monitoring applications, by name.",
     )
     monitoring_application_paths: list[str] = Field(
