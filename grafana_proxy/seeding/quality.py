@@ -51,23 +51,30 @@ def quality_results(
     weights = rng.uniform(0.3, 1.0, len(features))  # how strongly each feature leaves the range as drift grows
     for i in (int(j) for j in np.flatnonzero(has_data)):
         drift = float(general_drift[i])
-        shares = {
+        shares: dict[str, FloatArray] = {
             "missing_share": np.round(rng.uniform(0.0, 0.01, len(features)), 4),
             "wrong_type_share": np.zeros(len(features)),
-            "out_of_range_share": np.round(np.clip(weights * max(drift - 0.1, 0.0) * 0.6, 0.0, 1.0), 4),
+            "out_of_range_share": np.round(np.clip(weights * (max(drift - 0.1, 0.0) * 0.6), 0.0, 1.0), 4).astype(
+                np.float64
+            ),
         }
         for check, values in shares.items():
             pair = QUALITY_THRESHOLDS[check]
             per_feature = {f: float(v) for f, v in zip(features, values, strict=True)}
             worst = max(per_feature, key=per_feature.__getitem__)
-            extra = {"features": per_feature, "worst_feature": worst, "potential": pair[0], "detected": pair[1]}
+            extra: dict[str, Any] = {
+                "features": per_feature,
+                "worst_feature": worst,
+                "potential": pair[0],
+                "detected": pair[1],
+            }
             value = per_feature[worst]
             out.append(
                 _result(uid, QUALITY_APP, check, ResultKind.data_drift, value, _status(value, pair), win, i, extra)
             )
         outlying = {f: float(v) for f, v in zip(features, np.round(shares["out_of_range_share"] * 0.2, 4), strict=True)}
         share = min(1.0, sum(outlying.values()))
-        extra = {"features": outlying, "fence_iqr": 3.0, "potential": OUTLIER_THRESHOLDS[0]}
+        extra = {"features": outlying, "fence_iqr": 3.0, "potential": OUTLIER_THRESHOLDS[0], "detected": 0.05}
         status = _status(share, OUTLIER_THRESHOLDS)
         out.append(_result(uid, OUTLIERS_APP, "outlier_share", ResultKind.mm_app_anomaly, share, status, win, i, extra))
     return out
