@@ -25,7 +25,9 @@ TRAIN = pd.DataFrame(
 REFERENCE = reference_stats(TRAIN)
 
 
-def context(events: pd.DataFrame, labels: dict[str, Any] | None = None, params: dict[str, Any] | None = None) -> ApplicationContext:
+def context(
+    events: pd.DataFrame, labels: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+) -> ApplicationContext:
     record = EndpointRecord(
         project="p", uid="ep", feature_stats=REFERENCE, feature_names=["age", "income", "colour"], labels=labels or {}
     )
@@ -85,7 +87,9 @@ def test_text_in_a_numeric_feature_is_the_wrong_type_and_thresholds_come_from_la
     relaxed = context(events, labels={"wrong_type_share_potential": "0.1", "wrong_type_share_detected": "0.2"})
     assert results(DataQuality().do_tracking(relaxed))["wrong_type_share"].status == ResultStatus.no_detection
     with pytest.raises(ValueError, match="potential < detected"):
-        DataQuality().do_tracking(context(events, params={"missing_share_potential": 0.5, "missing_share_detected": 0.1}))
+        DataQuality().do_tracking(
+            context(events, params={"missing_share_potential": 0.5, "missing_share_detected": 0.1})
+        )
 
 
 def test_row_count_against_the_expected_rate() -> None:
@@ -126,6 +130,8 @@ def test_outliers_share_of_rows_beyond_the_far_out_fences() -> None:
 
 
 def test_outliers_without_numerical_reference_is_irrelevant() -> None:
-    record = EndpointRecord(project="p", uid="ep", feature_stats={"colour": REFERENCE["colour"]}, feature_names=["colour"])
+    record = EndpointRecord(
+        project="p", uid="ep", feature_stats={"colour": REFERENCE["colour"]}, feature_names=["colour"]
+    )
     ctx = ApplicationContext("p", "app", Window(window()[["colour"]], record), 0, 600_000, {})
     assert results(Outliers().do_tracking(ctx))["outlier_share"].status == ResultStatus.irrelevant
