@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     rollup_1h_retention_days: float = Field(default=400, description="Retention of the 1-hour tier.")
     rollup_1d_retention_days: float = Field(default=1830, description="Retention of the 1-day tier.")
     artifact_retention_days: float = Field(
-        default=35, description="How long artifacts of monitoring applications (reports, plots) are kept."
+        default=35,
+        description="How long artifacts of monitoring applications (reports, plots) are kept; removed by the "
+        "controller.",
     )
 
     max_points_per_series: int = Field(
