@@ -47,6 +47,7 @@ INSTALL = "pip install 'grafana-proxy[evidently]'"
 EVIDENTLY_RANGE = ((0, 7, 15), (0, 8, 0))  # tested: 0.7.15 <= version < 0.8
 REPORT_NAME = "evidently-report.html"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.:\-]")  # the target grammar splits on ";", "," and "="
+_CALL = re.compile(r"^(\w+)\((.*)\)$")  # "ValueDrift(column=a,method=K-S p_value)"
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -103,15 +104,28 @@ class MetricEntry:
         return _UNSAFE.sub("_", ".".join(parts))
 
 
+def _identify(item: Mapping[str, Any]) -> tuple[str, str | None]:
+    """(metric class name, column or None) of one snapshot entry. Evidently 0.7.23 gives a ``config``
+    (``{"type": "evidently:metric_v2:ValueDrift", "column": "a"}``); 0.7.15 only a ``metric_id`` such
+    as ``ValueDrift(column=a)``."""
+    config = item.get("config") or {}
+    if "type" in config:
+        column = config.get("column")
+        return str(config["type"]).rsplit(":", 1)[-1], None if column is None else str(column)
+    text = str(item.get("metric_name") or item.get("metric_id") or "metric")
+    found = _CALL.match(text)
+    if found is None:
+        return text, None
+    column = re.search(r"(?:^|,)column=([^,]*)", found[2])
+    return found[1], None if column is None else column[1]
+
+
 def flatten(snapshot_metrics: Sequence[Mapping[str, Any]]) -> list[MetricEntry]:
     """The numeric values of a snapshot's ``dict()["metrics"]``: one entry per number (dict values give
     one per numeric key)."""
     entries: list[MetricEntry] = []
     for item in snapshot_metrics:
-        config = item.get("config") or {}
-        metric = str(config.get("type", item.get("metric_name", "metric"))).rsplit(":", 1)[-1]
-        column = config.get("column")
-        column = None if column is None else str(column)
+        metric, column = _identify(item)
         value = item.get("value")
         pairs = value.items() if isinstance(value, Mapping) else [(None, value)]
         for key, number in pairs:

@@ -69,11 +69,16 @@ def test_flatten_names_metrics_safely_for_the_target_grammar() -> None:
             {"config": {"type": "evidently:metric_v2:ValueDrift", "column": "a;b=c"}, "value": 0.5},
             {"config": {"type": "evidently:metric_v2:DriftedColumnsCount"}, "value": {"count": 2, "share": 0.5}},
             {"config": {"type": "evidently:metric_v2:Other"}, "value": "text"},
+            # Evidently 0.7.15 names metrics only by id.
+            {"metric_id": "ValueDrift(column=age,method=K-S p_value)", "value": 0.01},
+            {"metric_id": "DriftedColumnsCount(drift_share=0.5)", "value": {"share": 0.25}},
         ]
     )
     assert [e.series_name for e in entries] == [
         "evidently.ValueDrift.a_b_c",
         "evidently.DriftedColumnsCount.count",
+        "evidently.DriftedColumnsCount.share",
+        "evidently.ValueDrift.age",
         "evidently.DriftedColumnsCount.share",
     ]
 
