@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -33,8 +33,9 @@ Uid = Annotated[str, Path(min_length=1, max_length=64, pattern=NAME_PATTERN)]
 ArtifactId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The id listed by list_artifacts.")]
 
 
-def keeper(request: Request, settings: SettingsDep, stores: StoresDep) -> ArtifactKeeper:
-    """One keeper per app, made on first use (the archive URL comes from the settings)."""
+async def keeper(request: Request, settings: SettingsDep, stores: StoresDep) -> ArtifactKeeper:
+    """One keeper per app, made on first use (the archive URL comes from the settings). Async: it only
+    builds small objects, so it needs no thread-pool hop."""
     found: ArtifactKeeper | None = getattr(request.app.state, "artifacts", None)
     if found is None:
         from grafana_proxy.ingest.config import pipeline_config
@@ -43,6 +44,9 @@ def keeper(request: Request, settings: SettingsDep, stores: StoresDep) -> Artifa
         found = ArtifactKeeper(pipeline_config(settings).archive_url, artifact_store(stores))
         request.app.state.artifacts = found
     return found
+
+
+KeeperDep = Annotated[ArtifactKeeper, Depends(keeper)]
 
 
 def describe(artifact: Artifact) -> dict[str, object]:
@@ -83,33 +87,18 @@ async def _serve(keep: ArtifactKeeper, project: str, uid: str, artifact_id: str)
 
 
 @router.get("", summary="Artifacts of one endpoint (newest window first)")
-async def list_artifacts(
-    project: ReadableProject, uid: Uid, request: Request, settings: SettingsDep, stores: StoresDep
-) -> Response:
-    keep = keeper(request, settings, stores)
+async def list_artifacts(project: ReadableProject, uid: Uid, keep: KeeperDep) -> Response:
     found = await run_in_threadpool(keep.store.query, project, None, [uid])
     return json_response([describe(a) for a in found])
 
 
 @router.get("/{artifact_id}", summary="One artifact's file (a report, a document, a plot)")
-async def get_artifact(
-    project: ReadableProject,
-    uid: Uid,
-    artifact_id: ArtifactId,
-    request: Request,
-    settings: SettingsDep,
-    stores: StoresDep,
-) -> Response:
-    return await _serve(keeper(request, settings, stores), project, uid, artifact_id)
+async def get_artifact(project: ReadableProject, uid: Uid, artifact_id: ArtifactId, keep: KeeperDep) -> Response:
+    return await _serve(keep, project, uid, artifact_id)
 
 
 @datasource_router.get("/artifacts/{project}/{uid}/{artifact_id}", summary="One artifact, for Grafana data links")
 async def get_artifact_via_datasource(
-    project: ReadableProject,
-    uid: Uid,
-    artifact_id: ArtifactId,
-    request: Request,
-    settings: SettingsDep,
-    stores: StoresDep,
+    project: ReadableProject, uid: Uid, artifact_id: ArtifactId, keep: KeeperDep
 ) -> Response:
-    return await _serve(keeper(request, settings, stores), project, uid, artifact_id)
+    return await _serve(keep, project, uid, artifact_id)

@@ -59,7 +59,9 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Te
     drifted.loc[90:149, "spend"] = 1_000.0  # 10% far outside the training range
     archive = str((data / "archive").resolve())
     write_archive(archive, PROJECT, UID, _rows(clean, T0, "c") + _rows(drifted, T0 + PERIOD, "d"))
-    settings = Settings(data_dir=data, monitoring_applications=APPS, monitoring_window_delay_seconds=60)
+    settings = Settings(
+        data_dir=data, monitoring_applications=APPS, monitoring_window_delay_seconds=60, controller_in_serve=False
+    )
     stores = open_stores(settings)
     try:
         stores.endpoints.upsert(PROJECT, UID, {"name": "churn", "first_request": T0})
