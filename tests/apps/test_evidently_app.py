@@ -5,9 +5,11 @@ install command."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -101,3 +103,20 @@ def test_enabling_it_without_evidently_is_refused_with_the_install_command() -> 
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "evidently-data-drift" in done.stdout and INSTALL in done.stdout, done.stdout
+
+
+def test_serve_and_controller_refuse_it_in_one_line_without_evidently(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRAFANA_PROXY_")}
+    env.update(
+        GRAFANA_PROXY_DATA_DIR=str(tmp_path / "data"),
+        GRAFANA_PROXY_MONITORING_APPLICATIONS='["data-quality", "evidently-data-drift"]',
+    )
+    for command in (["serve", "--port", "0"], ["controller", "--once"]):
+        probe = (
+            "import sys; sys.modules['evidently'] = None; "
+            f"sys.argv = ['grafana-proxy', *{command!r}]; "
+            "from grafana_proxy.cli.main import app; app()"
+        )
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, env=env)
+        assert done.returncode == 1, (command, done.stdout, done.stderr)
+        assert INSTALL in done.stderr and "Traceback" not in done.stderr, (command, done.stderr)
