@@ -174,3 +174,20 @@ def test_the_stable_api_url_and_the_drift_verdicts(served: tuple[TestClient, Sto
     assert latest[("outliers", "outlier_share")].status == ResultStatus.detected
     first_window = stores.results.query(PROJECT, TimeRange(T0, T0 + PERIOD + 1), [UID], "evidently-data-drift")
     assert [r.status for r in first_window] == [ResultStatus.no_detection]
+
+
+def test_quality_and_artifact_targets_name_what_is_wrong(served: tuple[TestClient, Stores, dict[str, str]]) -> None:
+    http, _, keys = served
+    headers = {"X-V3io-Session-Key": keys["read"]}
+    for target, status, words in (
+        (f"target_endpoint=data_quality;project={PROJECT}", 400, "endpoint_id"),
+        (f"target_endpoint=data_quality;project={PROJECT};endpoint_id=nope", 404, "nope"),
+        (f"target_endpoint=list_artifacts;project={PROJECT};endpoint_id=nope", 404, "nope"),
+        ("target_endpoint=list_artifacts;project=elsewhere", 403, "elsewhere"),
+    ):
+        answer = http.post(f"{n.ROUTE_PREFIX}/rows", json={"target": target}, headers=headers)
+        assert answer.status_code == status, (target, answer.text)
+        assert words in answer.json()["message"], answer.json()
+    # Outside the analysed windows the tables are empty, not an error.
+    quiet = {"target": f"target_endpoint=list_artifacts;project={PROJECT};endpoint_id={UID}", "from": 0, "to": 1000}
+    assert http.post(f"{n.ROUTE_PREFIX}/rows", json=quiet, headers=headers).json() == []
