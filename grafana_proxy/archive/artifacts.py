@@ -134,7 +134,10 @@ class ArtifactKeeper:
             if not batch:
                 return PruneReport(rows, files)
             files += self._remove(batch)
-            rows += self.store.delete([a.artifact_id for a in batch])
+            deleted = self.store.delete([a.artifact_id for a in batch])
+            rows += deleted
+            if not deleted:  # another process removed them first: nothing is left for this pass
+                return PruneReport(rows, files)
 
     def forget_endpoint(self, project: str, endpoint_uid: str) -> int:
         """Remove every artifact of a deleted endpoint; return how many."""
