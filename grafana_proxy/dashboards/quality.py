@@ -102,6 +102,8 @@ def add_quality_row(b: Board) -> None:
             override("content_type", displayName="Type"),
             override("size", displayName="Size", unit="bytes"),
             override("endpoint_id", displayName="Endpoint ID"),
+            # Hidden by an override, not removed by a transformation: the data link reads this field of
+            # the row, and a field the organize transformation excludes is gone from the frame.
+            override("link", custom__hidden=True),
         ],
-        hidden=("link",),
     )

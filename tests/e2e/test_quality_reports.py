@@ -139,6 +139,9 @@ def test_quality_outliers_and_report_link_on_the_details_dashboard(
     link = panel(dash, "Reports")["fieldConfig"]["overrides"]
     url = next(p["value"][0]["url"] for o in link for p in o["properties"] if p["id"] == "links")
     assert url == f"/api/datasources/proxy/uid/{n.DATASOURCES[flavour].uid}/${{__data.fields.link}}"
+    # The field the link reads stays in the frame (hidden by an override, not excluded by a transformation).
+    excluded = panel(dash, "Reports")["transformations"][0]["options"]["excludeByName"]
+    assert "link" not in excluded
     path = f"{n.ROUTE_PREFIX}/{reports[0]['link']}"
     opened = http.get(path, headers={"X-V3io-Session-Key": keys["read"]})
     assert opened.status_code == 200 and opened.headers["content-type"].startswith("text/html")
