@@ -13,6 +13,7 @@ origin: its charts work, Grafana's cookies and storage stay out of reach."""
 
 from __future__ import annotations
 
+import gzip
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -69,20 +70,27 @@ def artifact_url(artifact: Artifact) -> str:
     )
 
 
-async def _serve(keep: ArtifactKeeper, project: str, uid: str, artifact_id: str) -> Response:
-    def load() -> tuple[Artifact | None, bytes | None]:
+async def _serve(keep: ArtifactKeeper, project: str, uid: str, artifact_id: str, accept_encoding: str) -> Response:
+    def load() -> tuple[Artifact | None, tuple[bytes, str | None] | None]:
         artifact = keep.store.get(project, uid, artifact_id)
-        return artifact, None if artifact is None else keep.read(artifact)
+        return artifact, None if artifact is None else keep.read_stored(artifact)
 
-    artifact, content = await run_in_threadpool(load)
-    if artifact is None or content is None:
+    artifact, stored = await run_in_threadpool(load)
+    if artifact is None or stored is None:
         raise ApiError(404, f"artifact {artifact_id!r} not found for endpoint {uid!r} of project {project!r}")
+    content, encoding = stored
     headers = {
         "Content-Security-Policy": "sandbox allow-scripts allow-popups",
         "X-Content-Type-Options": "nosniff",
         "Content-Disposition": f'inline; filename="{artifact.name}"',
         "Cache-Control": "private, max-age=300",
+        "Vary": "Accept-Encoding",
     }
+    if encoding == "gzip":
+        if "gzip" in accept_encoding.lower():  # every browser: the stored bytes go out as they are
+            headers["Content-Encoding"] = "gzip"
+        else:
+            content = await run_in_threadpool(gzip.decompress, content)
     return Response(content, media_type=artifact.content_type, headers=headers)
 
 
@@ -93,12 +101,14 @@ async def list_artifacts(project: ReadableProject, uid: Uid, keep: KeeperDep) ->
 
 
 @router.get("/{artifact_id}", summary="One artifact's file (a report, a document, a plot)")
-async def get_artifact(project: ReadableProject, uid: Uid, artifact_id: ArtifactId, keep: KeeperDep) -> Response:
-    return await _serve(keep, project, uid, artifact_id)
+async def get_artifact(
+    project: ReadableProject, uid: Uid, artifact_id: ArtifactId, keep: KeeperDep, request: Request
+) -> Response:
+    return await _serve(keep, project, uid, artifact_id, request.headers.get("accept-encoding", ""))
 
 
 @datasource_router.get("/artifacts/{project}/{uid}/{artifact_id}", summary="One artifact, for Grafana data links")
 async def get_artifact_via_datasource(
-    project: ReadableProject, uid: Uid, artifact_id: ArtifactId, keep: KeeperDep
+    project: ReadableProject, uid: Uid, artifact_id: ArtifactId, keep: KeeperDep, request: Request
 ) -> Response:
-    return await _serve(keep, project, uid, artifact_id)
+    return await _serve(keep, project, uid, artifact_id, request.headers.get("accept-encoding", ""))

@@ -12,6 +12,7 @@ analysis of that window overwrites)."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
 import time
@@ -29,6 +30,13 @@ CONTENT_TYPE_PATTERN = re.compile(r"^[a-z0-9.+\-]+/[a-z0-9.+\-]+(; ?charset=[A-Z
 # An Evidently report with its JavaScript bundle is ~4 MB; a limit keeps a faulty application from
 # filling the storage with one window.
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
+
+
+def compressible(content_type: str) -> bool:
+    """Text-like files (HTML reports, JSON documents) are kept gzip-compressed: an Evidently report's
+    embedded JavaScript shrinks about 3x. Images are already compressed."""
+    media = content_type.split(";", 1)[0]
+    return media.startswith("text/") or media in ("application/json", "image/svg+xml") or media.endswith("+json")
 
 
 def now_ms() -> int:
@@ -79,7 +87,11 @@ class ArtifactKeeper:
         check_artifact(name, content_type, len(content))
         ident = artifact_id(project, endpoint_uid, application, end_ms, name)
         path = f"{ARTIFACTS_DIR}/project={project}/endpoint_id={endpoint_uid}/{ident}-{name}"
-        self._write(f"{self._root}/{path}", content)
+        stored = content
+        if compressible(content_type):
+            path += ".gz"
+            stored = gzip.compress(content, compresslevel=6, mtime=0)
+        self._write(f"{self._root}/{path}", stored)
         artifact = Artifact(
             artifact_id=ident,
             project=project,
@@ -105,14 +117,23 @@ class ArtifactKeeper:
             f.write(content)
         self._fs.mv(tmp, full_path)
 
-    def read(self, artifact: Artifact) -> bytes | None:
-        """The file's bytes; None when it is gone (removed by retention between the lookup and the read)."""
+    def read_stored(self, artifact: Artifact) -> tuple[bytes, str | None] | None:
+        """The file as stored and its encoding ("gzip" or None); None when it is gone (removed by
+        retention between the lookup and the read)."""
         try:
             with self._fs.open(f"{self._root}/{artifact.path}", "rb") as f:
                 data: bytes = f.read()
         except FileNotFoundError:
             return None
-        return data
+        return data, "gzip" if artifact.path.endswith(".gz") else None
+
+    def read(self, artifact: Artifact) -> bytes | None:
+        """The artifact's content as the application returned it; None when the file is gone."""
+        stored = self.read_stored(artifact)
+        if stored is None:
+            return None
+        data, encoding = stored
+        return gzip.decompress(data) if encoding == "gzip" else data
 
     def _remove(self, artifacts: list[Artifact]) -> int:
         removed = 0

@@ -145,6 +145,9 @@ def test_quality_outliers_and_report_link_on_the_details_dashboard(
     path = f"{n.ROUTE_PREFIX}/{reports[0]['link']}"
     opened = http.get(path, headers={"X-V3io-Session-Key": keys["read"]})
     assert opened.status_code == 200 and opened.headers["content-type"].startswith("text/html")
+    assert opened.headers["content-encoding"] == "gzip"  # stored compressed, sent as stored
+    plain = http.get(path, headers={"X-V3io-Session-Key": keys["read"], "Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == opened.content
     assert opened.headers["content-security-policy"].startswith("sandbox")
     assert b"Drifted" in opened.content and b"tenure" in opened.content and len(opened.content) == reports[0]["size"]
     assert http.get(path).status_code == 401

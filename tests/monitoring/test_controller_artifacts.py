@@ -3,6 +3,7 @@ one is the application's error, retention runs every pass, and deleting an endpo
 
 from __future__ import annotations
 
+import gzip
 from functools import partial
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def test_artifacts_per_window_bad_ones_are_errors_and_retention_runs_each_pass(
     assert [(a.application, a.name, a.end_infer_time, a.size) for a in kept] == [
         ("summary", "summary.json", T0 + k * PERIOD, 12) for k in (3, 2, 1)
     ]
-    assert (tmp_path / "archive" / kept[0].path).read_bytes() == b'{"rows": 10}'
+    assert gzip.decompress((tmp_path / "archive" / kept[0].path).read_bytes()) == b'{"rows": 10}'
     errors = sqlite_stores.results.latest(P, [UID], "bad-name")
     assert [r.name for r in errors] == [ERROR_RESULT] and "artifact name" in errors[0].extra_data["error"]
     assert not list((tmp_path / "archive").rglob("passwd"))

@@ -4,6 +4,7 @@ and retention removes rows and files of old windows only."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -25,12 +26,15 @@ def test_save_read_replace_and_query(stores: Stores, tmp_path: Path) -> None:
     keep = keeper(stores, tmp_path)
     first = keep.save("p", "ep", "evidently-data-drift", NOW - 600_000, NOW, "report.html", b"<p>1</p>", "text/html")
     assert first.artifact_id == artifact_id("p", "ep", "evidently-data-drift", NOW, "report.html")
-    assert (tmp_path / "archive" / first.path).read_bytes() == b"<p>1</p>"
-    assert first.path.startswith("_artifacts/project=p/endpoint_id=ep/")
+    # Text is kept gzip-compressed; the row's size is the content's.
+    assert gzip.decompress((tmp_path / "archive" / first.path).read_bytes()) == b"<p>1</p>"
+    assert first.path.startswith("_artifacts/project=p/endpoint_id=ep/") and first.path.endswith(".gz")
     again = keep.save("p", "ep", "evidently-data-drift", NOW - 600_000, NOW, "report.html", b"<p>22</p>", "text/html")
     assert again.artifact_id == first.artifact_id
     found = keep.store.get("p", "ep", first.artifact_id)
     assert found is not None and found.size == 9 and keep.read(found) == b"<p>22</p>"
+    stored = keep.read_stored(found)
+    assert stored is not None and stored[1] == "gzip" and gzip.decompress(stored[0]) == b"<p>22</p>"
     keep.save("p", "ep", "data-quality", NOW - 1_200_000, NOW - 600_000, "summary.json", b"{}", "application/json")
     keep.save("p", "other", "data-quality", NOW - 600_000, NOW, "summary.json", b"{}", "application/json")
     keep.save("q", "ep", "data-quality", NOW - 600_000, NOW, "summary.json", b"{}", "application/json")
@@ -69,5 +73,5 @@ def test_bad_artifacts_are_refused_before_anything_is_written(sqlite_stores: Sto
 def test_any_fsspec_url_holds_the_files(sqlite_stores: Stores, tmp_path: Path) -> None:
     keep = keeper(sqlite_stores, tmp_path, "memory://gp-artifacts-test")
     saved = keep.save("p", "ep", "app", 0, 600_000, "plot.png", b"\x89PNG", "image/png")
-    assert keep.read(saved) == b"\x89PNG"
+    assert keep.read(saved) == b"\x89PNG" and keep.read_stored(saved) == (b"\x89PNG", None)  # images as they are
     assert keep.prune(1).files == 1 and keep.store.query("p") == []
