@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 
 from grafana_proxy import __version__
-from grafana_proxy.api import batches, endpoints, events, ground_truth, monitoring
+from grafana_proxy.api import artifacts, batches, endpoints, events, ground_truth, monitoring
 from grafana_proxy.apidocs import install_api_docs
 from grafana_proxy.auth import KeyVerifier
 from grafana_proxy.deps import StoresDep
@@ -64,11 +64,13 @@ def create_app(settings: Settings, stores: Stores | None = None) -> FastAPI:
         app.include_router(simplejson.router, prefix=prefix, tags=["datasource"])
         app.include_router(simpod.router, prefix=prefix, tags=["datasource"])
         app.include_router(infinity.router, prefix=prefix, tags=["datasource"])
+        app.include_router(artifacts.datasource_router, prefix=prefix)
     app.include_router(endpoints.router)
     app.include_router(events.router)
     app.include_router(ground_truth.router)
     app.include_router(monitoring.router)
     app.include_router(batches.router)
+    app.include_router(artifacts.router)
     _add_health(app)
     install_api_docs(app, "grafana-proxy")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, batch_max_bytes=settings.batch_max_bytes)

@@ -255,3 +255,21 @@ class Batch:
     rows: int
     submitted_at: int
     analysed_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file a monitoring application kept for one window of one endpoint (an HTML report, a JSON
+    document, a PNG plot). The bytes live in the archive storage at ``path`` (relative to its root)."""
+
+    artifact_id: str
+    project: str
+    endpoint_uid: str
+    application: str
+    name: str
+    start_infer_time: int
+    end_infer_time: int
+    content_type: str
+    size: int
+    path: str
+    created_at: int

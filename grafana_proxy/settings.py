@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     rollup_10m_retention_days: float = Field(default=35, description="Retention of the 10-minute tier.")
     rollup_1h_retention_days: float = Field(default=400, description="Retention of the 1-hour tier.")
     rollup_1d_retention_days: float = Field(default=1830, description="Retention of the 1-day tier.")
+    artifact_retention_days: float = Field(
+        default=35,
+        description="How long artifacts of monitoring applications (reports, plots) are kept; removed by the "
+        "controller.",
+    )
 
     max_points_per_series: int = Field(
         default=11_000, description="Hard cap of datapoints in one returned series (Prometheus' limit)."
@@ -135,7 +140,7 @@ class Settings(BaseSettings):
         default=10, gt=0, description="How often the monitoring controller analyses a window (MLRun's base_period)."
     )
     monitoring_applications: list[str] = Field(
-        default=["histogram-data-drift", "system-performance", "model-performance"],
+        default=["histogram-data-drift", "system-performance", "model-performance", "data-quality", "outliers"],
         description="Enabled monitoring applications, by name.",
     )
     monitoring_application_paths: list[str] = Field(
@@ -182,7 +187,11 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="Python logging level.")
 
     @field_validator(
-        "raw_retention_days", "rollup_10m_retention_days", "rollup_1h_retention_days", "rollup_1d_retention_days"
+        "raw_retention_days",
+        "rollup_10m_retention_days",
+        "rollup_1h_retention_days",
+        "rollup_1d_retention_days",
+        "artifact_retention_days",
     )
     @classmethod
     def _positive(cls, value: float) -> float:
@@ -217,3 +226,7 @@ class Settings(BaseSettings):
             "1h": int(self.rollup_1h_retention_days * day),
             "1d": int(self.rollup_1d_retention_days * day),
         }
+
+    def artifact_retention_ms(self) -> int:
+        """How long artifacts are kept, in milliseconds (after their window ends)."""
+        return int(self.artifact_retention_days * 86_400_000)

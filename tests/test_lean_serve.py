@@ -53,7 +53,7 @@ PROBE = textwrap.dedent(
         prefix = "/api/grafana-proxy/model-endpoints"
         with TestClient(app) as client:
             deadline = time.monotonic() + 60
-            while len(schedules.last_analyzed("lean")) < 3 and time.monotonic() < deadline:
+            while len(schedules.last_analyzed("lean")) < 5 and time.monotonic() < deadline:
                 time.sleep(0.05)
             seen["analysed"] = sorted(name for name, _ in schedules.last_analyzed("lean"))
             body = {"targets": [{"target": "target_endpoint=list_endpoints;project=lean"}],
@@ -96,7 +96,13 @@ def test_serving_queries_and_the_controller_on_empty_windows_load_no_heavy_libra
     assert seen["import"] == [], "import grafana_proxy.app"
     assert seen["create_app"] == [], "create_app"
     # The probe did what it claims: the controller analysed (empty) windows, the queries answered.
-    assert seen["analysed"] == ["histogram-data-drift", "model-performance", "system-performance"]
+    assert seen["analysed"] == [
+        "data-quality",
+        "histogram-data-drift",
+        "model-performance",
+        "outliers",
+        "system-performance",
+    ]
     assert [row[0] for row in seen["list_endpoints"][0]["rows"]] == ["ep1"]
     assert seen["metrics_status"] == 200
     assert seen["search"] == ["lean"]

@@ -62,9 +62,12 @@ def reference_set(
         bool, typer.Option("--create", help="Create the endpoint when it does not exist yet (default: refuse).")
     ] = False,
 ) -> None:
-    """Compute feature_stats (MLRun's format, 20-bin histograms) from a training file and store them."""
+    """Compute feature_stats (MLRun's format, 20-bin histograms) from a training file and store them;
+    keep a sample of the training rows in the archive storage for row-based applications (Evidently)."""
+    from grafana_proxy.archive.reference import write_reference
     from grafana_proxy.identifiers import problem
-    from grafana_proxy.monitoring.stats import reference_from_file
+    from grafana_proxy.ingest.config import pipeline_config
+    from grafana_proxy.monitoring.stats import load_training_file, reference_stats
 
     for option, reason in (
         ("--project", problem("project", project)),
@@ -74,7 +77,9 @@ def reference_set(
             raise fail(f"{option}: {reason}")
     settings = load_settings()
     try:
-        stats = reference_from_file(from_file, exclude=tuple(exclude or ()))
+        frame = load_training_file(from_file)
+        names = [str(c) for c in frame.columns if str(c) not in set(exclude or ())]
+        stats = reference_stats(frame, names)
     except (OSError, ValueError) as error:
         raise fail(f"cannot read {from_file}: {error}") from None
     with opened_stores(settings) as stores:
@@ -89,4 +94,9 @@ def reference_set(
         if record is None or not record.feature_names:
             fields["feature_names"] = list(stats)
         stores.endpoints.upsert(project, endpoint, fields)
-    out.print(f"reference of {project}/{endpoint}: {len(stats)} features from {from_file}")
+    archive_url = pipeline_config(settings).archive_url
+    try:
+        kept = write_reference(archive_url, project, endpoint, frame[names])
+    except OSError as error:
+        raise fail(f"cannot keep the training rows in {archive_url}: {error}") from None
+    out.print(f"reference of {project}/{endpoint}: {len(stats)} features from {from_file} ({kept} rows kept)")

@@ -30,6 +30,8 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     require_free_spool(settings, "serve", "`grafana-proxy serve`")
     try:
         check_data_dirs(settings)
+        if settings.controller_in_serve:  # refuse unknown or uninstallable applications now, in one line
+            check_applications(settings)
         app = create_app(settings)
     except (StoreUnavailable, ValueError) as error:
         raise fail(str(error)) from None
@@ -37,6 +39,16 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     # status only, so nothing a client sends (keys travel in headers) can reach a log line.
     # log_config=None keeps setup_logging, so uvicorn's own lines are formatted (and JSON) like ours.
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, log_level=settings.log_level.lower())
+
+
+def check_applications(settings: Settings) -> None:
+    """ValueError naming the problem when an enabled monitoring application cannot be created (an unknown
+    name, or Evidently's without its extra), before the server starts rather than inside its lifespan."""
+    from grafana_proxy.monitoring.config import monitoring_config
+    from grafana_proxy.monitoring.registry import discover
+
+    config = monitoring_config(settings)
+    discover(config.application_paths).create(config.applications)
 
 
 def serve(

@@ -87,3 +87,7 @@ DRIFT_APP = "histogram-data-drift"
 DRIFT_RESULT = "general_drift"
 # The built-in model-performance application (accuracy/F1 or MAE/RMSE from ground truth).
 MODEL_PERFORMANCE_APP = "model-performance"
+# The built-in data-quality, outliers and Evidently applications.
+DATA_QUALITY_APP = "data-quality"
+OUTLIERS_APP = "outliers"
+OUTLIER_RESULT = "outlier_share"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -77,7 +77,18 @@ class EndpointUpdate:
     fields: Mapping[str, Any]
 
 
-Output = ResultValue | MetricValue | EndpointUpdate
+@dataclass(frozen=True)
+class ArtifactValue:
+    """A file to keep for the window (an HTML report, a JSON document, a PNG plot): stored in the archive
+    storage with a database row, served by the api and listed by the ``list_artifacts`` target.
+    ``name`` is 1 to 128 letters, digits, ``_``, ``.`` or ``-``; ``content_type`` a media type."""
+
+    name: str
+    content: bytes
+    content_type: str
+
+
+Output = ResultValue | MetricValue | EndpointUpdate | ArtifactValue
 
 # Columns of an archived window that are event fields, not model inputs (grafana_proxy/archive/reader.py).
 EVENT_COLUMNS = frozenset(
@@ -102,9 +113,21 @@ class Window:
     """One window of one endpoint, shared by every application analysing it: the events are read once
     and the live feature stats computed once, on first use."""
 
-    def __init__(self, events: pd.DataFrame, endpoint: EndpointRecord) -> None:
+    def __init__(
+        self,
+        events: pd.DataFrame,
+        endpoint: EndpointRecord,
+        reference_loader: Callable[[], pd.DataFrame | None] | None = None,
+    ) -> None:
         self.events = events
         self.endpoint = endpoint
+        self._reference_loader = reference_loader
+
+    @cached_property
+    def reference_data(self) -> pd.DataFrame | None:
+        """Rows of the endpoint's training set kept by ``reference set --from-file`` (a sample of at
+        most ``REFERENCE_SAMPLE_ROWS``), read once per window on first use; None when none was kept."""
+        return None if self._reference_loader is None else self._reference_loader()
 
     @cached_property
     def feature_names(self) -> list[str]:
@@ -154,6 +177,11 @@ class ApplicationContext:
     def feature_stats(self) -> FeatureStats:
         """Reference (training) statistics of the endpoint."""
         return self.endpoint.feature_stats
+
+    @property
+    def reference_data(self) -> pd.DataFrame | None:
+        """Training rows of the endpoint, for applications that compare rows (Evidently); None if absent."""
+        return self.window.reference_data
 
     @property
     def window_stats(self) -> FeatureStats:

@@ -12,7 +12,13 @@ from grafana_proxy.ingest.config import pipeline_config
 from grafana_proxy.monitoring.drift import DriftThresholds, Segment, TestChoice, choose_tests
 from grafana_proxy.settings import Settings
 
-BUILTIN_APPLICATIONS = ("histogram-data-drift", "system-performance", "model-performance")
+BUILTIN_APPLICATIONS = (
+    "histogram-data-drift",
+    "system-performance",
+    "model-performance",
+    "data-quality",
+    "outliers",
+)
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,12 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from grafana_proxy.archive.artifacts import check_artifact
 from grafana_proxy.archive.layout import BATCH_COLUMN
 from grafana_proxy.model import Batch, EndpointRecord, EndpointType, ResultKind, ResultStatus, SeriesKind
 from grafana_proxy.monitoring.applications import (
     ApplicationContext,
+    ArtifactValue,
     EndpointUpdate,
     MetricValue,
     MonitoringApplication,
@@ -45,6 +47,8 @@ from grafana_proxy.stores.base import GroundTruthStore, ScheduleStore, Stores
 if TYPE_CHECKING:
     import pandas as pd
 
+    from grafana_proxy.archive.artifacts import ArtifactKeeper
+
 log = logging.getLogger(__name__)
 
 # (project, endpoint_uid, start_ms, end_ms) -> the window's events, or None when nothing was archived for
@@ -52,6 +56,8 @@ log = logging.getLogger(__name__)
 # is the production one: it answers None without importing pandas, so a serve process whose controller
 # only walks empty windows never loads pandas (M1 in benchmarks/RESULTS.md).
 WindowReader = Callable[[str, str, int, int], "pd.DataFrame | None"]
+# (project, endpoint_uid) -> the endpoint's kept training rows, or None (grafana_proxy.archive.reference).
+ReferenceReader = Callable[[str, str], "pd.DataFrame | None"]
 ERROR_RESULT = "application_error"
 
 
@@ -73,11 +79,18 @@ class Controller:
         on_pass: Callable[[float, list[str]], None] | None = None,
         planner: Planner | None = None,
         status: StatusSink | None = None,
+        artifacts: ArtifactKeeper | None = None,
+        reference_reader: ReferenceReader | None = None,
+        artifact_retention_ms: int | None = None,
     ) -> None:
         self.stores = stores
         # Per-project periods and application sets (None: every project uses ``applications``).
         self.planner = planner or Planner(config, Registry({}), applications)
         self.status = status
+        # Where ArtifactValue outputs go; None = applications that return artifacts fail (no storage).
+        self.artifacts = artifacts
+        self.reference_reader = reference_reader
+        self.artifact_retention_ms = artifact_retention_ms
         # (project, uid) -> dates with archived events; None = ask the reader for every window.
         self.archived_days = archived_days
         # Told (seconds, failing application names) after each pass of run_forever: /metrics.
@@ -108,6 +121,8 @@ class Controller:
                 continue
             self._project(plan, now, summary)
         self._record(summary, now)
+        if self.artifacts is not None and self.artifact_retention_ms is not None:
+            self.artifacts.prune(self.artifact_retention_ms)
         return summary
 
     def _project(self, plan: ProjectPlan, now: int, summary: PassSummary) -> None:
@@ -229,7 +244,8 @@ class Controller:
         events = self.reader(project, record.uid, start, end)
         if events is not None and BATCH_COLUMN in events.columns:
             events = events[events[BATCH_COLUMN].isna()]  # batches are analysed batch by batch
-        window = Window(events, record) if events is not None and len(events) else None
+        loader = None if self.reference_reader is None else partial(self.reference_reader, project, record.uid)
+        window = Window(events, record, loader) if events is not None and len(events) else None
         for app in applications:
             summary.windows += 1
             summary.tally(project, app.name).last_window_end = end
@@ -258,10 +274,11 @@ class Controller:
             outputs = _checked(app.app.do_tracking(ctx))
             if not update_record:
                 outputs = [o for o in outputs if not isinstance(o, EndpointUpdate)]
-            results, points = self._write(project, app.name, window.endpoint.uid, start, end, outputs)
+            results, points, files = self._write(project, app.name, window.endpoint.uid, start, end, outputs)
             tally.results += results
             summary.results += results
             summary.points += points
+            summary.artifacts += files
         except Exception as error:  # the application's fault (or output the stores refuse): isolate it
             log.exception("monitoring application %s failed on %s/%s", app.name, project, window.endpoint.uid)
             message = f"{type(error).__name__}: {error}"
@@ -275,10 +292,14 @@ class Controller:
 
     def _write(
         self, project: str, app: str, uid: str, start: int, end: int, outputs: Sequence[Output]
-    ) -> tuple[int, int]:
-        """Store an application's outputs for one window; returns how many results and points it wrote."""
+    ) -> tuple[int, int, int]:
+        """Store an application's outputs for one window; returns how many results, points and artifacts it
+        wrote."""
         results = [o.to_app_result(uid, app, start, end) for o in outputs if isinstance(o, ResultValue)]
         points = [o.to_point(end) for o in outputs if isinstance(o, MetricValue)]
+        files = [o for o in outputs if isinstance(o, ArtifactValue)]
+        if files and self.artifacts is None:
+            raise ValueError("this controller has no artifact storage; ArtifactValue outputs cannot be kept")
         updates: dict[str, Any] = {}
         for o in outputs:
             if isinstance(o, EndpointUpdate):
@@ -287,9 +308,12 @@ class Controller:
             self.stores.endpoints.upsert(project, uid, updates)
         if points:
             self.stores.series.write(project, uid, SeriesKind.metric, points)
+        for f in files:  # before the results, so a result never announces an artifact that is not there
+            assert self.artifacts is not None
+            self.artifacts.save(project, uid, app, start, end, f.name, f.content, f.content_type)
         if results:
             self.stores.results.write(project, results)
-        return len(results), len(points)
+        return len(results), len(points), len(files)
 
     def _record(self, summary: PassSummary, now: int) -> None:
         """Each application's share of the pass, as its status (last run, counts, last error)."""
@@ -367,9 +391,14 @@ def _checked(outputs: Sequence[Output]) -> list[Output]:
         if isinstance(o, ResultValue | MetricValue):
             if not isinstance(o.value, int | float) or not math.isfinite(o.value):
                 raise ValueError(f"{type(o).__name__} {o.name!r} has a non-finite value {o.value!r}")
+        elif isinstance(o, ArtifactValue):
+            if not isinstance(o.content, bytes):
+                raise TypeError(f"artifact {o.name!r}: content must be bytes, got {type(o.content).__name__}")
+            check_artifact(o.name, o.content_type, len(o.content))
         elif not isinstance(o, EndpointUpdate):
             raise TypeError(
-                f"do_tracking returned {type(o).__name__}; expected ResultValue, MetricValue or EndpointUpdate"
+                f"do_tracking returned {type(o).__name__}; expected ResultValue, MetricValue, EndpointUpdate "
+                "or ArtifactValue"
             )
         checked.append(o)
     return checked
@@ -379,7 +408,10 @@ def build_controller(
     settings: Settings, stores: Stores, on_pass: Callable[[float, list[str]], None] | None = None
 ) -> Controller:
     """The controller as ``serve`` and ``grafana-proxy controller`` run it."""
+    from grafana_proxy.archive.artifacts import ArtifactKeeper
     from grafana_proxy.archive.reader import archived_days, read_archived_window
+    from grafana_proxy.archive.reference import read_reference
+    from grafana_proxy.stores.artifacts import artifact_store
     from grafana_proxy.stores.ground_truth import monitoring_stores
     from grafana_proxy.stores.monitoring import monitoring_config_store
 
@@ -402,6 +434,9 @@ def build_controller(
         on_pass=on_pass,
         planner=planner,
         status=project_settings,
+        artifacts=ArtifactKeeper(config.archive_url, artifact_store(stores)),
+        reference_reader=partial(read_reference, config.archive_url),
+        artifact_retention_ms=settings.artifact_retention_ms(),
     )
 
 

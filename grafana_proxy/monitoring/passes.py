@@ -15,6 +15,7 @@ class PassSummary:
     empty: int = 0
     results: int = 0
     points: int = 0
+    artifacts: int = 0
     failures: list[str] = field(default_factory=list)  # "<app> <endpoint> <window end>: <error>"
     applications: dict[tuple[str, str], AppTally] = field(default_factory=dict)  # (project, app name)
     batches: int = 0  # batches analysed

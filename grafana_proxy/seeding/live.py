@@ -42,10 +42,23 @@ DEMO_SETTINGS: dict[str, Any] = {
 
 def demo_settings(settings: Settings) -> Settings:
     """The demo's settings: the embedded database (the demo must not seed a server) and the short periods
-    above unless the environment set them; the controller always runs inside serve."""
+    above unless the environment set them; the controller always runs inside serve. With the Evidently
+    extra installed the demo also runs ``evidently-data-drift``, so its reports show on the dashboards."""
     update = {k: v for k, v in DEMO_SETTINGS.items() if k not in settings.model_fields_set}
     update.update(db_url=None, controller_in_serve=True)
+    if "monitoring_applications" not in settings.model_fields_set and evidently_available():
+        update["monitoring_applications"] = [*settings.monitoring_applications, "evidently-data-drift"]
     return settings.model_copy(update=update)
+
+
+def evidently_available() -> bool:
+    from grafana_proxy.apps.evidently_base import require_evidently
+
+    try:
+        require_evidently("evidently-data-drift")
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -100,11 +113,16 @@ class ThreadServer:
             self.thread.join(timeout)
 
 
-def register_live_endpoint(stores: Stores, project: str = LIVE_PROJECT) -> str:
+def register_live_endpoint(stores: Stores, project: str = LIVE_PROJECT, archive_url: str | None = None) -> str:
     """Register the gateway's endpoint with the demo model's reference statistics before traffic starts,
-    so drift is analysed from the first window. Returns its uid (the one the gateway derives)."""
+    so drift is analysed from the first window, and keep the training rows in the archive storage (for
+    Evidently). Returns its uid (the one the gateway derives)."""
     function_uri = f"{project}/{LIVE_FUNCTION}"
     uid = endpoint_uid(project, function_uri, LIVE_MODEL)
+    if archive_url is not None:
+        from grafana_proxy.archive.reference import write_reference
+
+        write_reference(archive_url, project, uid, training_frame())
     if stores.endpoints.get(project, uid) is None:
         stores.endpoints.upsert(
             project,
@@ -164,8 +182,9 @@ class LiveDemo:
 def start_live(settings: Settings, stores: Stores, plan: LivePlan) -> LiveDemo:
     """Start model, serve, gateway and traffic; on any failure what started is stopped again."""
     from grafana_proxy.app import create_app
+    from grafana_proxy.ingest.config import pipeline_config
 
-    demo = LiveDemo(plan, register_live_endpoint(stores, plan.project))
+    demo = LiveDemo(plan, register_live_endpoint(stores, plan.project, pipeline_config(settings).archive_url))
     try:
         for app, port, name in (
             (create_demo_model_app(), plan.model_port, "demo model"),

@@ -294,3 +294,26 @@ monitoring_batches = Table(
     mysql_charset=MYSQL_CHARSET,
     mysql_collate=MYSQL_COLLATE,
 )
+
+# -- artifacts of monitoring applications (reports, documents, plots); the bytes live in the archive ------
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    # A digest of (project, endpoint, application, window end, name): analysing a window again replaces it.
+    Column("id", String(32), primary_key=True),
+    Column("project", String(PROJECT_LEN), nullable=False),
+    Column("endpoint_uid", String(UID_LEN), nullable=False),
+    Column("application", String(APP_LEN), nullable=False),
+    Column("name", String(APP_LEN), nullable=False),
+    Column("start_infer_time", BigInteger, nullable=False),
+    Column("end_infer_time", BigInteger, nullable=False),
+    Column("content_type", String(APP_LEN), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("path", String(1024), nullable=False),  # relative to the archive root
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_artifacts_endpoint_time", "project", "endpoint_uid", "end_infer_time"),
+    Index("ix_artifacts_time", "end_infer_time"),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
