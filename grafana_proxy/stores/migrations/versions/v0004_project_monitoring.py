@@ -19,7 +19,10 @@ down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
-_MYSQL: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_nopad_bin"}  # NO PAD: "a " != "a", as on the other backends
+_MYSQL: dict[str, Any] = {
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_nopad_bin",
+}  # NO PAD: "a " != "a", as on the other backends
 _LONG_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
 
