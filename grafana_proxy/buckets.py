@@ -27,5 +27,24 @@ def fit_step(time_range: TimeRange, step: int, size: int, max_points: int) -> in
         safe = time_range.end  # a single bucket [0, step) holds every time before the end
     else:
         safe = (time_range.span - 1) // (max_points - 1) + 1
-    safe = max(safe, step)
-    return -(-safe // size) * size
+    return nice_step(max(safe, step), size)
+
+
+# Steps a widened range is rounded up to, so bucket starts fall on round times (a point written at 12:00:00
+# is shown at 12:00:00, not 11 ms before): 1-2-5 below a second, then the steps Grafana's own intervals use.
+_NICE_MS = (
+    *(m * 10**e for e in range(3) for m in (1, 2, 5)),
+    *(s * 1000 for s in (1, 2, 5, 10, 15, 30)),
+    *(m * 60_000 for m in (1, 2, 5, 10, 15, 30)),
+    *(h * 3_600_000 for h in (1, 2, 3, 6, 12, 24)),
+)
+
+
+def nice_step(step: int, size: int) -> int:
+    """The smallest round step >= ``step`` that is a multiple of the tier ``size``; past a day, whole days
+    (or multiples of ``size``)."""
+    for candidate in _NICE_MS:
+        if candidate >= step and candidate % size == 0:
+            return candidate
+    unit = max(size, 86_400_000) if 86_400_000 % size == 0 else size
+    return -(-step // unit) * unit

@@ -69,8 +69,10 @@ def provision(
     ] = False,
 ) -> None:
     """Create or update the datasource, the "Model monitoring" folder, the dashboards and (Infinity)
-    the alert rules in a running Grafana. A second run changes nothing; a dashboard changed in Grafana
-    since it was last pushed is kept (and the command fails) unless --force is given."""
+    the alert rules in a running Grafana. A second run changes nothing.
+
+    A dashboard changed in Grafana since it was last pushed is kept (and the command fails) unless
+    --force is given."""
     from grafana_proxy.dashboards.alerts import ALERT_PROJECTS
     from grafana_proxy.dashboards.provision import ProvisionError, ProvisionOptions
     from grafana_proxy.dashboards.provision import provision as run

@@ -87,8 +87,10 @@ class TidyGroup(typer.core.TyperGroup):
 
 
 def _tidy_help_option(command: Any, ctx: Any) -> None:
-    """Every command's ``--help`` is made on demand by click, after ``tidy`` ran; give it no type too."""
-    for child in [command, *getattr(command, "commands", {}).values()]:
-        help_option = child.get_help_option(ctx)
-        if help_option is not None:
-            help_option.metavar = ""
+    """Every command's ``--help`` is made on demand by click, after ``tidy`` ran; give it no type too, at
+    every depth (``monitoring apps set``)."""
+    help_option = command.get_help_option(ctx)
+    if help_option is not None:
+        help_option.metavar = ""
+    for child in getattr(command, "commands", {}).values():
+        _tidy_help_option(child, ctx)

@@ -238,7 +238,8 @@ def load_training_file(path: str | Path) -> pd.DataFrame:
 
     suffix = Path(str(path)).suffix.lower()
     if suffix == ".csv":
-        return pd.read_csv(path)
+        # round_trip: pandas' default fast parser may be off in the last bit; a reference is read exactly.
+        return pd.read_csv(path, float_precision="round_trip")
     if suffix in (".parquet", ".pq"):
         return pd.read_parquet(path)
     raise ValueError(f"training file {path}: expected a .csv or .parquet file, got {suffix or 'no suffix'!r}")

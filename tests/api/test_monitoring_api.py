@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from grafana_proxy.settings import Settings
 from tests.http_fixtures import PREFIX, Keys
 
 BASE = "/api/v1/projects/alpha/monitoring"
 SAMPLE = "tests.monitoring.sample_apps"
+# The global application list: what a project without settings of its own runs.
+GLOBAL_APPS: list[str] = list(Settings.model_fields["monitoring_applications"].default)
 
 
 def test_enable_change_show_and_disable(client: TestClient, keys: Keys) -> None:
@@ -25,7 +28,7 @@ def test_enable_change_show_and_disable(client: TestClient, keys: Keys) -> None:
     assert client.get(BASE, headers=read).json()["base_period_minutes"] == 2
     # Enabling starts the project from the global application list.
     names = [a["name"] for a in client.get(f"{BASE}/applications", headers=read).json()]
-    assert names == ["histogram-data-drift", "model-performance", "system-performance"]
+    assert names == sorted(GLOBAL_APPS)
     disabled = client.delete(BASE, headers=write).json()
     assert disabled["enabled"] is False and disabled["base_period_minutes"] == 2
     again = client.put(BASE, json={"enabled": True}, headers=write).json()
@@ -83,7 +86,7 @@ def test_set_list_get_remove_applications(client: TestClient, keys: Keys) -> Non
         "errors": 0,
     }
     listed = {a["name"]: a for a in client.get(f"{BASE}/applications", headers=read).json()}
-    assert set(listed) == {"drift-strict", "rows", "histogram-data-drift", "model-performance", "system-performance"}
+    assert set(listed) == {"drift-strict", "rows", *GLOBAL_APPS}
     assert listed["drift-strict"]["params"] == strict["params"] and listed["drift-strict"]["last_run"] is None
     one = client.get(f"{BASE}/applications/rows", headers=read).json()
     assert one["application"] == f"{SAMPLE}:RowCount" and one["configured"] is True
@@ -99,5 +102,5 @@ def test_set_list_get_remove_applications(client: TestClient, keys: Keys) -> Non
 
 def test_unconfigured_project_lists_the_global_applications(client: TestClient, keys: Keys) -> None:
     listed = client.get(f"{BASE}/applications", headers=keys.header(keys.alpha_read)).json()
-    assert [a["name"] for a in listed] == ["histogram-data-drift", "system-performance", "model-performance"]
+    assert [a["name"] for a in listed] == GLOBAL_APPS
     assert all(a["configured"] is False for a in listed)

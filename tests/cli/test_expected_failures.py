@@ -37,8 +37,9 @@ def _one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> 
 
 def test_serve_on_a_spool_held_by_another_serve(tmp_path: Path) -> None:
     env = _env(tmp_path / "data")
-    with _serving(env, _free_port()):
+    with _serving(env, _free_port()) as first:
         second = _run(env, "serve", "--host", "127.0.0.1", "--port", str(_free_port()))
+    first.communicate()  # reads and closes its output pipe
     _one_line_error(second, "spool", "in use by another process", "GRAFANA_PROXY_DATA_DIR")
 
 
@@ -109,7 +110,7 @@ def test_a_demo_that_cannot_start_leaves_no_unprinted_key(tmp_path: Path) -> Non
     """A second demo on the same data directory (the first holds the spool) fails in one line, and the
     key store holds no key made by the failed run."""
     env = _env(tmp_path / "data")
-    with _serving(env, _free_port()):  # holds the serve spool, as a running demo does
+    with _serving(env, _free_port()) as first:  # holds the serve spool, as a running demo does
         stores = open_stores(Settings(data_dir=tmp_path / "data"))
         try:
             before = {k.key_id for k in stores.keys.all() if k.revoked_at is None}
@@ -127,6 +128,7 @@ def test_a_demo_that_cannot_start_leaves_no_unprinted_key(tmp_path: Path) -> Non
             "--model-port",
             ports[2],
         )
+    first.communicate()  # reads and closes its output pipe
     _one_line_error(result, "in use by another process")
     stores = open_stores(Settings(data_dir=tmp_path / "data"))
     try:

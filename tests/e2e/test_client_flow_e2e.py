@@ -43,6 +43,10 @@ FAST = {
     "controller_in_serve": False,  # the test runs the controller itself, with its clock ahead
 }
 
+# Enabling monitoring starts a project from the global application list; the flow replaces the drift one.
+GLOBAL_APPS: list[str] = list(Settings.model_fields["monitoring_applications"].default)
+EXPECTED_APPS = {"drift", *GLOBAL_APPS} - {"histogram-data-drift"}
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
@@ -126,7 +130,7 @@ def test_mlrun_flow_through_the_client(backend_url: str, tmp_path: Path) -> None
                 r for r in results if r.name == "general_drift" and r.start_infer_time >= traffic_start - MINUTE
             ]
             assert traffic_drift and all(r.status == 2 for r in traffic_drift)
-            assert {r.application for r in results} == {"drift", "model-performance", "system-performance"}
+            assert {r.application for r in results} == EXPECTED_APPS
             apps = {a.name: a for a in gp.applications()}
             assert apps["drift"].results >= 2 and apps["drift"].last_run is not None and apps["drift"].errors == 0
             assert gp.batch(batch.batch_id).analysed_at is not None
@@ -137,7 +141,7 @@ def test_mlrun_flow_through_the_client(backend_url: str, tmp_path: Path) -> None
                     PREFIX + "/search",
                     json={"target": f"target_endpoint=list_applications;project=shop;endpoint_id={uid}"},
                 )
-                assert set(search.json()) == {"drift", "model-performance", "system-performance"}
+                assert set(search.json()) == EXPECTED_APPS
                 start, end = traffic_start - 40 * MINUTE, traffic_start + 5 * MINUTE
                 (status,) = query(
                     http,
@@ -184,7 +188,7 @@ def check_two_projects(gp: Client, settings: Settings, stores: Any) -> None:
 
     for project, uids in (("alpha", ("a1",)), ("beta", ("b1", "b2"))):
         gp.enable_monitoring(base_period_minutes=1 if project == "alpha" else 2, project=project)
-        for name in ("histogram-data-drift", "system-performance", "model-performance"):
+        for name in GLOBAL_APPS:
             gp.remove_application(name, project=project)
         for uid in uids:
             gp.log_reference(training_frame(), endpoint=uid, project=project)

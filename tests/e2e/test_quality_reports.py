@@ -50,7 +50,17 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Te
     TRAIN.to_csv(tmp_path / "train.csv", index=False)
     cli = typer.Typer()
     cli.add_typer(monitor.reference_app, name="reference")
-    args = ["reference", "set", "--project", PROJECT, "--endpoint", UID, "--from-file", str(tmp_path / "train.csv")]
+    args = [
+        "reference",
+        "set",
+        "--project",
+        PROJECT,
+        "--endpoint",
+        UID,
+        "--from-file",
+        str(tmp_path / "train.csv"),
+        "--create",
+    ]
     done = CliRunner().invoke(cli, args)
     assert done.exit_code == 0 and "4000 rows kept" in done.output, done.output
     clean = TRAIN.sample(600, random_state=2).reset_index(drop=True)
