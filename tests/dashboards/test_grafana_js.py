@@ -18,9 +18,13 @@ import pytest
 import yaml
 
 from grafana_proxy.app import create_app
+from grafana_proxy.archive.artifacts import ArtifactKeeper
 from grafana_proxy.dashboards import alerts
+from grafana_proxy.ingest.config import pipeline_config
 from grafana_proxy.seeding.demo import prepare_demo
 from grafana_proxy.settings import Settings
+from grafana_proxy.stores.artifacts import artifact_store
+from grafana_proxy.stores.base import Stores
 from grafana_proxy.stores.engine import close_stores, open_stores
 from tests.servers import serve_in_thread
 
@@ -38,10 +42,22 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     stores = open_stores(settings)
     try:
         info = prepare_demo(stores, "127.0.0.1", 0, demo_projects=DEMO_PROJECTS, days=1.0)
+        _keep_a_report_per_endpoint(settings, stores)
         with serve_in_thread(create_app(settings, stores)) as url:
             yield url, info.key
     finally:
         close_stores(stores)
+
+
+def _keep_a_report_per_endpoint(settings: Settings, stores: Stores) -> None:
+    """One HTML report per endpoint, kept as a monitoring application keeps it (artifact storage and its
+    row), so the Details dashboard's Reports table has rows to draw for every endpoint choice."""
+    keeper = ArtifactKeeper(pipeline_config(settings).archive_url, artifact_store(stores))
+    for project in stores.endpoints.projects():
+        for record in stores.endpoints.records(project):
+            end = record.last_request or 0
+            html = f"<html><body><h1>{record.name}</h1></body></html>".encode()
+            keeper.save(project, record.uid, "report-app", end - 600_000, end, "report.html", html, "text/html")
 
 
 def alert_rules() -> list[dict[str, Any]]:

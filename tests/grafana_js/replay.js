@@ -357,7 +357,9 @@ async function replayDashboard(file) {
   const where = `${flavour}/${path.basename(file, '.json')}`;
   const vars = await resolveVariables(dash, flavour, where);
   const cache = new Map();
-  for (const panel of dash.panels) {
+  // Row headers hold no query; a collapsed row keeps its panels inside it.
+  const panels = dash.panels.flatMap((p) => (p.type === 'row' ? p.panels || [] : [p]));
+  for (const panel of panels) {
     for (const lib of libs) {
       const at = `${where} panel "${panel.title}" (@grafana/data ${lib.version})`;
       try {
