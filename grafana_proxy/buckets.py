@@ -32,7 +32,7 @@ def fit_step(time_range: TimeRange, step: int, size: int, max_points: int) -> in
 
 # Steps a widened range is rounded up to, so bucket starts fall on round times (a point written at 12:00:00
 # is shown at 12:00:00, not 11 ms before): 1-2-5 below a second, then the steps Grafana's own intervals use.
-_NICE_MS = (
+_NICE_MS: tuple[int, ...] = (
     *(m * 10**e for e in range(3) for m in (1, 2, 5)),
     *(s * 1000 for s in (1, 2, 5, 10, 15, 30)),
     *(m * 60_000 for m in (1, 2, 5, 10, 15, 30)),
