@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain
+from typing import Any
 
 import numpy as np
 from sqlalchemy import (
@@ -28,10 +29,12 @@ from sqlalchemy import (
     select,
 )
 
+from grafana_proxy.buckets import fit_step
 from grafana_proxy.model import SeriesData, SeriesKind, TimeRange
 from grafana_proxy.stores import schema
 from grafana_proxy.stores.base import Aggregation, Point
 from grafana_proxy.stores.db import Database
+from grafana_proxy.stores.inlist import chunks, post_filter, sql_list
 from grafana_proxy.stores.rollup import (
     Batch,
     FloatArray,
@@ -51,6 +54,10 @@ AGGREGATIONS: tuple[str, ...] = ("avg", "min", "max", "sum", "count", "last")
 SeriesKey = tuple[str, str, str, str]  # project, endpoint uid, kind, name
 STATEMENT_CACHE_SIZE = 256
 QueryStatements = tuple[Select[int, str, str], Select[int, int, float]]  # series lookup, bucket query
+
+
+def _kept(value: str, keep: frozenset[str] | None) -> bool:
+    return keep is None or value in keep
 
 
 def wall_clock_ms() -> int:
@@ -94,16 +101,18 @@ class SqlSeriesStore:
             ):
                 raise ValueError("project or endpoint uid is empty or too long")
             rows = [{"project": project, "endpoint_uid": endpoint_uid, "kind": kind, "name": n} for n in missing]
+            found: list[Any] = []
             with self.db.write() as conn:
                 conn.execute(self.db.insert_ignore(_S, ("project", "endpoint_uid", "kind", "name")), rows)
-                found = conn.execute(
-                    select(_S.c.name, _S.c.id).where(
-                        _S.c.project == project,
-                        _S.c.endpoint_uid == endpoint_uid,
-                        _S.c.kind == kind,
-                        _S.c.name.in_(missing),
-                    )
-                ).all()
+                for part in chunks(missing):
+                    found += conn.execute(
+                        select(_S.c.name, _S.c.id).where(
+                            _S.c.project == project,
+                            _S.c.endpoint_uid == endpoint_uid,
+                            _S.c.kind == kind,
+                            _S.c.name.in_(part),
+                        )
+                    ).all()
             for name, sid in found:
                 self._ids[(project, endpoint_uid, kind, name)] = sid
         return [self._ids[key] for key in keys]
@@ -111,10 +120,14 @@ class SqlSeriesStore:
     def _lock(self, conn: Connection, ids: Sequence[int]) -> bool:
         """Lock the series rows for this transaction (SQLite: BEGIN IMMEDIATE already serialises
         writers). False when a cached id no longer exists (the endpoint was deleted meanwhile)."""
-        stmt = select(_S.c.id).where(_S.c.id.in_(sorted(set(ids)))).order_by(_S.c.id)
-        if self.db.dialect != "sqlite":
-            stmt = stmt.with_for_update()
-        return len(conn.scalars(stmt).all()) == len(set(ids))
+        wanted = sorted(set(ids))
+        locked = 0
+        for part in chunks(wanted):  # ascending id order across the parts too: no lock-order deadlock
+            stmt = select(_S.c.id).where(_S.c.id.in_(part)).order_by(_S.c.id)
+            if self.db.dialect != "sqlite":
+                stmt = stmt.with_for_update()
+            locked += len(conn.scalars(stmt).all())
+        return locked == len(wanted)
 
     # -- writing --------------------------------------------------------------------------------------
 
@@ -200,13 +213,15 @@ class SqlSeriesStore:
         """Insert the new points of a locked batch and merge them into the tiers."""
         if len(batch) == 0:
             return 0
-        existing = conn.execute(
-            select(_P.c.series_id, _P.c.ts).where(
-                _P.c.series_id.in_(np.unique(batch.series_ids).tolist()),
-                _P.c.ts >= int(batch.times.min()),
-                _P.c.ts <= int(batch.times.max()),
-            )
-        ).all()
+        existing: list[Any] = []
+        for part in chunks(np.unique(batch.series_ids).tolist()):
+            existing += conn.execute(
+                select(_P.c.series_id, _P.c.ts).where(
+                    _P.c.series_id.in_(part),
+                    _P.c.ts >= int(batch.times.min()),
+                    _P.c.ts <= int(batch.times.max()),
+                )
+            ).all()
         if existing:
             old_sids, old_ts = (np.asarray(col, dtype=np.int64) for col in zip(*existing, strict=True))
             batch = drop_existing(batch, old_sids, old_ts)
@@ -282,10 +297,15 @@ class SqlSeriesStore:
         time_range: TimeRange,
         step_ms: int,
         agg: Aggregation = "avg",
+        max_points: int | None = None,
     ) -> list[SeriesData]:
         if agg not in AGGREGATIONS:
             raise ValueError(f"aggregation {agg!r} is not one of {', '.join(AGGREGATIONS)}")
         tier, table, size, step = self.choose_tier(time_range, step_ms)
+        if max_points is not None:
+            step = fit_step(time_range, step, size, max_points)
+        keep_uids, keep_names = post_filter(endpoint_uids), post_filter(names)
+        endpoint_uids, names = sql_list(endpoint_uids), sql_list(names)
         series_sel, stmt = self._query_statements(table, tier == "raw", size, step, agg, endpoint_uids, names)
         # Whole step buckets: the first bucket starts at the range start rounded down to the step.
         params = {
@@ -299,6 +319,9 @@ class SqlSeriesStore:
         with self.db.read() as conn:
             labels = {sid: (uid, name) for sid, uid, name in conn.execute(series_sel, params)}
             rows = driver_rows(conn.execute(stmt, params)) if labels else []
+        if keep_uids is not None or keep_names is not None:
+            wanted = {sid for sid, (uid, name) in labels.items() if _kept(uid, keep_uids) and _kept(name, keep_names)}
+            rows = [row for row in rows if row[0] in wanted]
         if not rows:
             return []
         # Every cell is a number (PostgreSQL's sums may be Decimal): one float64 pass over all cells.
@@ -321,7 +344,8 @@ class SqlSeriesStore:
         """From the 1d tier: its newest bucket per series carries the series' last point (``last``/
         ``last_ts`` merge by the larger timestamp), so this reads one row per series."""
         day = schema.rollup_1d
-        series_sel = self._series_filter(project, endpoint_uids, str(kind), names)
+        keep_uids, keep_names = post_filter(endpoint_uids), post_filter(names)
+        series_sel = self._series_filter(project, sql_list(endpoint_uids), str(kind), sql_list(names))
         newest = (
             select(day.c.series_id, func.max(day.c.bucket).label("mb"))
             .where(day.c.series_id.in_(series_sel.with_only_columns(_S.c.id).scalar_subquery()))
@@ -334,7 +358,11 @@ class SqlSeriesStore:
         with self.db.read() as conn:
             labels = {sid: (uid, name) for sid, uid, name in conn.execute(series_sel)}
             rows = conn.execute(stmt).all() if labels else []
-        return {labels[sid]: (int(ts), float(value)) for sid, ts, value in rows}
+        return {
+            labels[sid]: (int(ts), float(value))
+            for sid, ts, value in rows
+            if _kept(labels[sid][0], keep_uids) and _kept(labels[sid][1], keep_names)
+        }
 
     def names(self, project: str, endpoint_uid: str | None, kind: SeriesKind) -> list[str]:
         stmt = select(_S.c.name).distinct().where(_S.c.project == project, _S.c.kind == str(kind))
