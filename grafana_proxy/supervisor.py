@@ -30,7 +30,7 @@ from types import FrameType
 from typing import IO
 
 from grafana_proxy.observability.status import write_status
-from grafana_proxy.roles import EXIT_CANNOT_START
+from grafana_proxy.roles import EXIT_CANNOT_START, set_from_signal_handler
 
 BACKOFF_START = 1.0
 BACKOFF_MAX = 30.0
@@ -263,4 +263,4 @@ class Supervisor:
         return self.exit_code
 
     def _on_signal(self, _signum: int, _frame: FrameType | None) -> None:
-        self._stop.set()
+        set_from_signal_handler(self._stop)

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -240,3 +241,23 @@ def test_roles_do_not_outlive_a_killed_supervisor(serve: tuple[subprocess.Popen[
     proc.send_signal(signal.SIGKILL)  # no chance to stop them: the kernel tells each child (PR_SET_PDEATHSIG)
     proc.wait()
     _wait(lambda: not [pid for pid in children if _alive(pid)], 30, "every role gone after the supervisor", log)
+
+
+def test_a_signal_arriving_while_the_role_waits_on_its_stop_event_stops_it() -> None:
+    """A role's main thread spends its life in ``stop.wait()``, holding the event's lock for a moment on
+    every call; a SIGTERM handled right then must still stop it (setting the event from the handler
+    itself waited for that lock forever: a role that ignored SIGTERM and outlived its supervisor)."""
+    probe = textwrap.dedent(
+        """
+        import os, signal, time
+        from grafana_proxy.roles import stop_on_signals
+
+        stop = stop_on_signals()
+        with stop._cond:  # where a main thread inside stop.wait() is when the signal is handled
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.2)  # the handler runs here, between two bytecodes
+        print("stopped" if stop.wait(10) else "not stopped")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "stopped", done.stderr[-2000:]

@@ -21,12 +21,19 @@ class CannotStart(Exception):
     """The role cannot start for a reason a restart will not fix (port taken, spool held, bad setting)."""
 
 
+def set_from_signal_handler(event: threading.Event) -> None:
+    """``event.set()`` for a signal handler. Not called directly: the handler runs in the main thread
+    between two bytecodes, possibly while that thread holds the event's lock inside ``event.wait()``,
+    and ``set()`` would then wait for that lock forever. A short thread takes the lock instead."""
+    threading.Thread(target=event.set, name="signal", daemon=True).start()
+
+
 def stop_on_signals() -> threading.Event:
     """An event set by SIGTERM or SIGINT (Ctrl-C): the role finishes its current step and exits."""
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
+        set_from_signal_handler(stop)
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
