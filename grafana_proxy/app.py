@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 
 from grafana_proxy import __version__
-from grafana_proxy.api import artifacts, batches, endpoints, events, ground_truth, monitoring
+from grafana_proxy.api import artifacts, batches, endpoints, events, ground_truth, monitoring, reference
 from grafana_proxy.apidocs import install_api_docs
 from grafana_proxy.auth import KeyVerifier
 from grafana_proxy.deps import StoresDep
@@ -70,6 +70,7 @@ def create_app(settings: Settings, stores: Stores | None = None) -> FastAPI:
     app.include_router(ground_truth.router)
     app.include_router(monitoring.router)
     app.include_router(batches.router)
+    app.include_router(reference.router)
     app.include_router(artifacts.router)
     _add_health(app)
     install_api_docs(app, "grafana-proxy")
