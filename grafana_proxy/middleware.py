@@ -43,9 +43,13 @@ async def _send_json(send: Send, status: int, payload: dict[str, str]) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+# Paths whose bodies the routes stream to disk (batch files, training rows): their limit is batch_max_bytes.
+LARGE_UPLOAD_SUFFIXES = ("/batches", "/reference-rows")
+
+
 class BodyLimitMiddleware:
-    """``max_bytes`` for every request; ``batch_max_bytes`` for batch uploads (paths ending in /batches),
-    which are streamed to disk instead of being held in memory."""
+    """``max_bytes`` for every request; ``batch_max_bytes`` for the uploads that are streamed to disk
+    instead of being held in memory (batch files, training rows: ``LARGE_UPLOAD_SUFFIXES``)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, batch_max_bytes: int | None = None) -> None:
         self.app = app
@@ -56,7 +60,7 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        batch = scope["path"].endswith("/batches")
+        batch = scope["path"].endswith(LARGE_UPLOAD_SUFFIXES)
         limit = self.batch_max_bytes if batch else self.max_bytes
         declared = _header(scope, b"content-length")
         if declared.isdigit() and int(declared) > limit:

@@ -8,9 +8,7 @@ pandas and pyarrow are loaded by the first batch, never by importing this module
 
 from __future__ import annotations
 
-import tempfile
 import uuid
-from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -18,6 +16,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy.api.schemas import NAME_PATTERN
+from grafana_proxy.api.uploads import spooled_body
 from grafana_proxy.auth import ReadableProject, WritableProject
 from grafana_proxy.clock import InvalidTime, now_ms, parse_time
 from grafana_proxy.deps import RuntimeDep
@@ -36,26 +35,6 @@ _DESCRIPTION = (
     "present) and an optional timestamp column (default `timestamp` when present); without one, `time` (or "
     "now) is the time of every row. `features` (comma list) picks the feature columns (default: the rest)."
 )
-
-
-def _batch_dir(settings: Settings) -> FilePath:
-    directory = settings.data_dir / "batches"
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
-async def _spooled(request: Request, settings: Settings) -> FilePath:
-    """The request body in a temporary file, written as it arrives (bounded memory)."""
-    handle = tempfile.NamedTemporaryFile(dir=_batch_dir(settings), prefix=".upload-", delete=False)
-    path = FilePath(handle.name)
-    try:
-        with handle:
-            async for part in request.stream():
-                handle.write(part)
-    except BaseException:  # the client went away or the body was too large: leave nothing behind
-        path.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _time(value: str | None) -> int | None:
@@ -85,7 +64,7 @@ async def _submit(
         kind = BatchFormat(fmt) if fmt else format_of(request.headers.get("content-type"))
     except (BadBatch, ValueError) as error:
         raise ApiError(415 if fmt is None else 400, str(error), "unsupported batch format") from None
-    path = await _spooled(request, settings)
+    path = await spooled_body(request, settings)
     if kind is BatchFormat.json and path.stat().st_size > settings.max_body_bytes:
         path.unlink(missing_ok=True)  # JSON is parsed whole: large batches go as Parquet or CSV, read in chunks
         raise ApiError(

@@ -24,14 +24,20 @@ def reference_path(root: str, project: str, endpoint_uid: str) -> str:
     return f"{root}/{REFERENCE_DIR}/project={project}/endpoint_id={endpoint_uid}/reference.parquet"
 
 
+def reference_sample(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows kept of a training set: all of them up to ``REFERENCE_SAMPLE_ROWS``, else a uniform sample
+    (fixed seed), in their original order, with text column names (Parquet needs them, and features are
+    looked up by name)."""
+    if len(frame) > REFERENCE_SAMPLE_ROWS:
+        frame = frame.sample(n=REFERENCE_SAMPLE_ROWS, random_state=0).sort_index()
+    return frame.rename(columns=str).reset_index(drop=True)
+
+
 def write_reference(url: str, project: str, endpoint_uid: str, frame: pd.DataFrame) -> int:
     """Keep (a sample of) the training rows; return how many rows were kept."""
     import pyarrow as pa
 
-    if len(frame) > REFERENCE_SAMPLE_ROWS:
-        frame = frame.sample(n=REFERENCE_SAMPLE_ROWS, random_state=0).sort_index()
-    # Column names become text: Parquet needs them, and features are looked up by name.
-    frame = frame.rename(columns=str).reset_index(drop=True)
+    frame = reference_sample(frame)
     fs, root = open_root(url)
     write_atomic(fs, reference_path(root, project, endpoint_uid), pa.Table.from_pandas(frame, preserve_index=False))
     return len(frame)

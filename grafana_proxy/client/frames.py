@@ -17,13 +17,8 @@ if TYPE_CHECKING:
 ROW_GROUP_ROWS = 50_000
 
 
-def reference_fields(
-    df: pd.DataFrame, label: str | None, exclude: Sequence[str], record: EndpointRecord | None
-) -> dict[str, Any]:
-    """The endpoint fields ``log_reference`` writes: ``feature_stats`` of every column but the label and
-    ``exclude``, and feature and label names when the endpoint has none yet."""
-    from grafana_proxy.monitoring.stats import reference_stats
-
+def feature_columns(df: pd.DataFrame, label: str | None, exclude: Sequence[str]) -> pd.DataFrame:
+    """``df`` without the label and ``exclude`` columns; refused when nothing is left."""
     dropped = [c for c in (label, *exclude) if c is not None]
     missing = [c for c in dropped if c not in df.columns]
     if missing:
@@ -31,6 +26,25 @@ def reference_fields(
     features = df.drop(columns=dropped)
     if features.empty or not len(features.columns):
         raise ValueError("the DataFrame has no rows or no feature columns")
+    return features
+
+
+def reference_rows_file(df: pd.DataFrame, label: str | None, exclude: Sequence[str]) -> Path:
+    """The training rows the server keeps for row-based applications (the same sample ``reference set``
+    keeps), in a temporary Parquet file (the caller deletes it)."""
+    from grafana_proxy.archive.reference import reference_sample
+
+    return parquet_file(reference_sample(feature_columns(df, label, exclude)))
+
+
+def reference_fields(
+    df: pd.DataFrame, label: str | None, exclude: Sequence[str], record: EndpointRecord | None
+) -> dict[str, Any]:
+    """The endpoint fields ``log_reference`` writes: ``feature_stats`` of every column but the label and
+    ``exclude``, and feature and label names when the endpoint has none yet."""
+    from grafana_proxy.monitoring.stats import reference_stats
+
+    features = feature_columns(df, label, exclude)
     stats = reference_stats(features)
     fields: dict[str, Any] = {"feature_stats": stats}
     if record is None or not record.feature_names:

@@ -238,6 +238,12 @@ def delete_application(project: str, name: str) -> Op[Any]:
 # -- batches -------------------------------------------------------------------------------------------
 
 
+def put_reference_rows(project: str, uid: str, upload: Upload) -> Op[int]:
+    """Training rows (Parquet) kept for row-based applications; answers how many rows were kept."""
+    path = f"{_project(project)}/model-endpoints/{_q(uid)}/reference-rows"
+    return Op("PUT", path, lambda data: int(data["rows_kept"]), upload=upload)
+
+
 def submit_batch(
     project: str,
     upload: Upload,

@@ -93,14 +93,20 @@ class Client:
         project: str | None = None,
     ) -> EndpointRecord:
         """Reference (training) statistics of ``df`` as the endpoint's ``feature_stats``: the same
-        histograms the server computes, so drift compares like with like."""
-        from grafana_proxy.client.frames import reference_fields
+        histograms the server computes, so drift compares like with like. A sample of the rows (at most
+        20,000) is kept on the server too, for applications that compare rows (Evidently's reports)."""
+        from grafana_proxy.client.frames import reference_fields, reference_rows_file
 
         try:
             record: EndpointRecord | None = self.endpoint(endpoint, project=project)
         except NotFound:
             record = None
-        return self.put_endpoint(endpoint, project=project, **reference_fields(df, label, exclude, record))
+        updated = self.put_endpoint(endpoint, project=project, **reference_fields(df, label, exclude, record))
+        upload = ops.Upload(
+            reference_rows_file(df, label, exclude), "application/vnd.apache.parquet", delete_after=True
+        )
+        self._call(ops.put_reference_rows(self._p(project), endpoint, upload))
+        return updated
 
     # -- data in ---------------------------------------------------------------------------------------
 

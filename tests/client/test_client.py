@@ -9,12 +9,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from grafana_proxy.app import create_app
+from grafana_proxy.archive.reference import REFERENCE_SAMPLE_ROWS, read_reference
 from grafana_proxy.cli.main import app as cli_app
 from grafana_proxy.client import AccessDenied, AsyncClient, BadRequest, Client, NotFound
 from grafana_proxy.model import AppResult
@@ -81,6 +83,10 @@ def test_sync_client_round_trips(server: Server, tmp_path: Path) -> None:
         df = training()
         logged = gp.log_reference(df, endpoint="ref-client", label="label")
         assert logged.feature_names == ["x", "kind"] and logged.label_names == ["label"]
+        # The rows are kept on the server too (features only), for applications that compare rows.
+        kept = read_reference(str(server.data_dir / "archive"), "p", "ref-client")
+        assert kept is not None
+        pd.testing.assert_frame_equal(kept, df[["x", "kind"]].reset_index(drop=True))
         df.to_csv(tmp_path / "train.csv", index=False)
         env = {"GRAFANA_PROXY_DATA_DIR": str(server.data_dir), "GRAFANA_PROXY_DB_URL": None}
         args = [
@@ -150,3 +156,29 @@ def test_async_client_monitoring_applications_and_batches(server: Server) -> Non
 
     asyncio.run(flow())
     assert sent and sent[-1][0] == sent[-1][1]  # the progress reached the file's size
+
+
+def test_training_rows_over_http_are_sampled_checked_and_kept_per_project(server: Server, tmp_path: Path) -> None:
+    """``PUT .../reference-rows``: a write key of the endpoint's project, an endpoint that exists, a Parquet
+    body; a training set above the sample size is kept as the same sample ``reference set`` keeps."""
+    big = training(REFERENCE_SAMPLE_ROWS + 500).drop(columns=["label"])
+    big.to_parquet(tmp_path / "big.parquet", index=False)
+    body = (tmp_path / "big.parquet").read_bytes()
+    url = f"{server.url}/api/v1/projects/p/model-endpoints/ep/reference-rows"
+    with Client(server.url, key=server.write, project="p") as gp:
+        gp.put_endpoint("ep", name="churn")
+    with httpx.Client() as http:
+        write, read = {"X-V3io-Session-Key": server.write}, {"X-V3io-Session-Key": server.read}
+        assert http.put(url, content=body, headers=read).status_code == 403
+        assert http.put(url.replace("/p/", "/q/"), content=body, headers=write).status_code == 403
+        missing = http.put(url.replace("/ep/", "/nope/"), content=body, headers=write)
+        assert missing.status_code == 404 and "'nope' not found" in missing.json()["message"]
+        bad = http.put(url, content=b"not parquet", headers=write)
+        assert bad.status_code == 400 and "not a Parquet file" in bad.json()["message"]
+        done = http.put(url, content=body, headers=write)
+        assert done.status_code == 200, done.text
+        assert done.json()["rows_kept"] == REFERENCE_SAMPLE_ROWS
+    kept = read_reference(str(server.data_dir / "archive"), "p", "ep")
+    assert kept is not None and len(kept) == REFERENCE_SAMPLE_ROWS
+    expected = big.sample(n=REFERENCE_SAMPLE_ROWS, random_state=0).sort_index().reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, expected)
