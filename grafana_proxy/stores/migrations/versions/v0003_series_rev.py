@@ -1,0 +1,32 @@
+"""Series revision and newest point time, for the query path's cache of closed buckets.
+
+Revision ID: 0003_series_rev
+Revises: 0002
+Create Date: 2026-12-02
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003_series_rev"
+down_revision: str | None = "0002"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+
+def upgrade() -> None:
+    op.add_column("series", sa.Column("rev", sa.BigInteger, nullable=False, server_default="0"))
+    op.add_column("series", sa.Column("last_ts", sa.BigInteger, nullable=True))
+    # The 1-day tier's newest ``last_ts`` per series is the series' newest point (one index seek each).
+    op.execute(
+        "UPDATE series SET last_ts = "
+        "(SELECT max(rollup_1d.last_ts) FROM rollup_1d WHERE rollup_1d.series_id = series.id)"
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("series") as batch:
+        batch.drop_column("last_ts")
+        batch.drop_column("rev")
