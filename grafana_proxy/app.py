@@ -1,43 +1,39 @@
-"""``create_app(settings)``: the FastAPI application. It mounts routers and middleware, nothing else."""
+"""``create_app(runtime)``: the api role's FastAPI application — the datasource, the write API and the
+events API. It mounts routers and middleware and runs no background work: folding events is the ingest
+role's, monitoring the controller's (``grafana_proxy.roles``)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy import __version__
 from grafana_proxy.api import endpoints, events, ground_truth
-from grafana_proxy.auth import KeyVerifier
-from grafana_proxy.deps import StoresDep
+from grafana_proxy.deps import RuntimeDep, runtime_of
 from grafana_proxy.errors import error_response, install_error_handlers, json_response
-from grafana_proxy.ingest.pipeline import IngestPipeline
-from grafana_proxy.ingest.service import ingest_lifespan
+from grafana_proxy.ingest.inbox import InboxWriter
 from grafana_proxy.middleware import BodyLimitMiddleware, RequestLogMiddleware
-from grafana_proxy.monitoring.controller import build_controller, start_background
-from grafana_proxy.observability import install_metrics, service_metrics
-from grafana_proxy.observability.service import IngestSnapshot
+from grafana_proxy.observability import IngestSnapshot, install_metrics
+from grafana_proxy.observability.status import read_status, status_path
 from grafana_proxy.protocol import infinity, simplejson, simpod
-from grafana_proxy.settings import AuthMode, Settings
-from grafana_proxy.stores.base import Stores
-from grafana_proxy.targets.registry import load_registry
+from grafana_proxy.runtime import Runtime
+from grafana_proxy.settings import AuthMode
 
 logger = logging.getLogger("grafana_proxy")
 
 DATASOURCE_PREFIXES = ("/api/grafana-proxy/model-endpoints", "/api/v1/grafana-proxy/model-endpoints")
 
 
-def create_app(settings: Settings, stores: Stores | None = None) -> FastAPI:
-    if stores is None:
-        from grafana_proxy.stores.engine import open_stores
-
-        stores = open_stores(settings)
+def create_app(runtime: Runtime) -> FastAPI:
+    settings = runtime.settings
     if settings.bootstrap_key is not None:
         # Registered before the first request so a provisioned Grafana works with no manual step.
-        stores.keys.adopt(
+        runtime.stores.keys.adopt(
             settings.bootstrap_key.get_secret_value(), "bootstrap (GRAFANA_PROXY_BOOTSTRAP_KEY)", None, "read"
         )
     if settings.auth == AuthMode.none:
@@ -52,10 +48,7 @@ def create_app(settings: Settings, stores: Stores | None = None) -> FastAPI:
         redirect_slashes=False,  # the plugins call the prefix with and without "/"; both must be 200
         lifespan=_lifespan,
     )
-    app.state.settings = settings
-    app.state.stores = stores
-    app.state.registry = load_registry()
-    app.state.key_verifier = KeyVerifier(stores.keys)
+    app.state.runtime = runtime  # the only thing on app.state; routes read it through RuntimeDep
     install_error_handlers(app)
     for prefix in DATASOURCE_PREFIXES:
         app.include_router(simplejson.router, prefix=prefix, tags=["datasource"])
@@ -66,30 +59,37 @@ def create_app(settings: Settings, stores: Stores | None = None) -> FastAPI:
     app.include_router(ground_truth.router)
     _add_health(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    install_metrics(app, stores)  # outside the body limit, so 413s are counted
+    install_metrics(app, runtime)  # outside the body limit, so 413s are counted
     app.add_middleware(RequestLogMiddleware)
     return app
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Background work of the serve process: the ingest pipeline (which replays the spool first) and,
-    unless it runs as its own process, the monitoring controller; both report to /metrics."""
-    settings: Settings = app.state.settings
-    metrics = service_metrics(app)
-    async with AsyncExitStack() as stack:
-        await stack.enter_async_context(ingest_lifespan(app))
-        pipeline: IngestPipeline = app.state.ingest
-        metrics.set_ingest_provider(
-            lambda: IngestSnapshot(
-                accepted_events_total=pipeline.accepted_events, backlog_records=pipeline.backlog_records()
-            )
-        )
-        stack.callback(metrics.set_ingest_provider, None)
-        if settings.controller_in_serve:
-            controller = build_controller(settings, app.state.stores, on_pass=metrics.observe_controller_run)
-            stack.callback(start_background(controller))
+    """Accept events into this process's inbox (the ingest role folds it), unless the runtime already
+    has somewhere to put them (a test folding in the same process)."""
+    runtime = runtime_of(app)
+    if runtime.events is not None:
         yield
+        return
+    writer = await run_in_threadpool(InboxWriter, runtime.ingest.spool_dir, runtime.ingest.spool_segment_bytes, "api")
+    runtime.events = writer
+    ingest_status = status_path(runtime.ingest.spool_dir, "ingest")
+
+    def snapshot() -> IngestSnapshot:
+        # Accepted here; waiting to be folded as the ingest role last reported it.
+        folded = read_status(ingest_status) or {}
+        return IngestSnapshot(
+            accepted_events_total=writer.accepted_events, backlog_records=int(folded.get("backlog_records", 0))
+        )
+
+    runtime.metrics.set_ingest_provider(snapshot)
+    try:
+        yield
+    finally:
+        runtime.metrics.set_ingest_provider(None)
+        runtime.events = None
+        writer.close()
 
 
 def _add_health(app: FastAPI) -> None:
@@ -98,9 +98,9 @@ def _add_health(app: FastAPI) -> None:
         return json_response({"status": "ok"})
 
     @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers")
-    def readyz(stores: StoresDep) -> Response:
+    def readyz(runtime: RuntimeDep) -> Response:
         try:
-            stores.endpoints.projects()
+            runtime.stores.endpoints.projects()
         except Exception as exc:  # any failure means "not ready"; the reason goes to the log
             logger.warning("readiness check failed: %s", type(exc).__name__)
             return error_response(503, "the database does not answer", "not ready")

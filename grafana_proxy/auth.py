@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from grafana_proxy.deps import SettingsDep
+from grafana_proxy.deps import RuntimeDep
 from grafana_proxy.errors import ApiError
 from grafana_proxy.model import AccessKey
 from grafana_proxy.settings import AuthMode
@@ -91,10 +91,10 @@ def extract_key(request: Request) -> str | None:
     return None
 
 
-async def authenticate(request: Request, settings: SettingsDep) -> Principal:
+async def authenticate(request: Request, runtime: RuntimeDep) -> Principal:
     """The caller's principal. Async so that a cached key costs no thread-pool hop; only a cache miss
     reads the key store, in a worker thread."""
-    if settings.auth == AuthMode.none:
+    if runtime.settings.auth == AuthMode.none:
         return OPEN_PRINCIPAL
     secret = extract_key(request)
     if secret is None:
@@ -103,7 +103,7 @@ async def authenticate(request: Request, settings: SettingsDep) -> Principal:
             "missing access key: send it in the X-V3io-Session-Key header "
             "(or X-V3io-Access-Key, or Authorization: Bearer <key>)",
         )
-    verifier: KeyVerifier = request.app.state.key_verifier
+    verifier = runtime.key_verifier
     known, key = verifier.cached(secret)
     if not known:
         key = await run_in_threadpool(verifier.verify, secret)

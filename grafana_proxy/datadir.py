@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from grafana_proxy.ingest.config import pipeline_config
 from grafana_proxy.settings import Settings
 
 
@@ -34,11 +33,10 @@ def check_writable(directory: Path, setting: str) -> None:
 
 def check_data_dirs(settings: Settings) -> None:
     """The data dir, the spool dir and a local archive dir must be writable before serving."""
-    config = pipeline_config(settings)
     data_dir = "GRAFANA_PROXY_DATA_DIR"
     check_writable(Path(settings.data_dir), data_dir)
-    check_writable(config.spool_dir, f"GRAFANA_PROXY_SPOOL_DIR (default: <data dir>/spool) or {data_dir}")
-    if "://" not in config.archive_url:
+    check_writable(settings.spool_path, f"GRAFANA_PROXY_SPOOL_DIR (default: <data dir>/spool) or {data_dir}")
+    if "://" not in settings.archive_location:
         check_writable(
-            Path(config.archive_url), f"GRAFANA_PROXY_ARCHIVE_URL (default: <data dir>/archive) or {data_dir}"
+            Path(settings.archive_location), f"GRAFANA_PROXY_ARCHIVE_URL (default: <data dir>/archive) or {data_dir}"
         )

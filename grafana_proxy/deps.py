@@ -1,33 +1,25 @@
-"""FastAPI dependencies for the objects ``create_app`` puts on ``app.state``. They are ``async def``
-because they only read attributes: FastAPI runs a plain ``def`` dependency in the thread pool, a hop
-that costs more than the dependency itself on every request."""
+"""The one FastAPI dependency for what ``create_app`` was given: the process's ``Runtime``. It is
+``async def`` because it only reads an attribute: FastAPI runs a plain ``def`` dependency in the
+thread pool, a hop that costs more than the dependency itself on every request."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 
-from grafana_proxy.settings import Settings
-from grafana_proxy.stores.base import Stores
-from grafana_proxy.targets.registry import TargetRegistry
+from grafana_proxy.runtime import Runtime
 
 
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def runtime_of(app: FastAPI) -> Runtime:
+    """The runtime ``create_app`` attached to ``app`` (also for tests and lifespans)."""
+    runtime: Runtime = app.state.runtime
+    return runtime
 
 
-async def get_stores(request: Request) -> Stores:
-    stores: Stores = request.app.state.stores
-    return stores
+async def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
-async def get_registry(request: Request) -> TargetRegistry:
-    registry: TargetRegistry = request.app.state.registry
-    return registry
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-StoresDep = Annotated[Stores, Depends(get_stores)]
-RegistryDep = Annotated[TargetRegistry, Depends(get_registry)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

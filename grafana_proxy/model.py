@@ -203,3 +203,38 @@ class AccessKey:
 
     def allows(self, project: str) -> bool:
         return self.projects is None or project in self.projects
+
+
+# A feature or label value as the events API accepts it.
+Scalar = float | int | str | bool | None
+
+
+@dataclass
+class NormalEvent:
+    """A validated event in the form the pipeline works on (and the spool stores)."""
+
+    project: str
+    endpoint_uid: str
+    request_id: str
+    timestamp: int
+    feature_names: list[str]
+    # True when the names came from the client (or named inputs), False when positional defaults.
+    named: bool
+    rows: list[list[Scalar]]
+    outputs: list[Any]
+    latency: float | None
+    error: str | None
+    function_uri: str = ""
+    model: str = ""
+    model_class: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    # The request as sent when its shape was not understood (gateway only); archived as JSON text.
+    raw: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        # Shallow on purpose: the values are already JSON types (dataclasses.asdict deep-copies, 10x slower).
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NormalEvent:
+        return cls(**data)

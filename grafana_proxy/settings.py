@@ -4,12 +4,18 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_Config = TypeVar("_Config", bound="DataclassInstance")
 
 
 class AuthMode(StrEnum):
@@ -177,6 +183,22 @@ class Settings(BaseSettings):
         if self.db_url:
             return self.db_url
         return f"sqlite:///{(self.data_dir / 'grafana-proxy.db').resolve()}"
+
+    @property
+    def spool_path(self) -> Path:
+        """The effective spool directory: the configured one or ``<data_dir>/spool``."""
+        return self.spool_dir or Path(self.data_dir) / "spool"
+
+    @property
+    def archive_location(self) -> str:
+        """The effective archive URL: the configured one or ``<data_dir>/archive`` (absolute)."""
+        return self.archive_url or str((Path(self.data_dir) / "archive").resolve())
+
+    def derive(self, config: type[_Config], **computed: Any) -> _Config:
+        """A typed config dataclass whose fields are named like settings: each field is read from here
+        unless ``computed`` gives it, so a config never repeats a default or renames a knob."""
+        values = {f.name: computed[f.name] if f.name in computed else getattr(self, f.name) for f in fields(config)}
+        return config(**values)
 
     def retention_ms(self) -> dict[str, int]:
         """Retention per tier name ("raw", "10m", "1h", "1d") in milliseconds."""

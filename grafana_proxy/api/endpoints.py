@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy.api.schemas import NAME_PATTERN, EndpointPatch, FeaturesIn, MetricsIn, ResultsIn
 from grafana_proxy.auth import ReadableProject, WritableProject
-from grafana_proxy.deps import StoresDep
+from grafana_proxy.deps import RuntimeDep
 from grafana_proxy.errors import ApiError, json_response
 from grafana_proxy.model import AppResult, SeriesKind
 from grafana_proxy.stores.base import Point, Stores
@@ -27,7 +27,8 @@ def _existing(stores: Stores, project: str, uid: str) -> None:
 
 
 @router.put("/{uid}", summary="Create or update (partially) an endpoint record")
-def put_endpoint(project: WritableProject, uid: Uid, body: EndpointPatch, stores: StoresDep) -> Response:
+def put_endpoint(project: WritableProject, uid: Uid, body: EndpointPatch, runtime: RuntimeDep) -> Response:
+    stores = runtime.stores
     fields = body.model_dump(exclude_unset=True)
     try:
         record = stores.endpoints.upsert(project, uid, fields)
@@ -37,7 +38,8 @@ def put_endpoint(project: WritableProject, uid: Uid, body: EndpointPatch, stores
 
 
 @router.get("/{uid}", summary="One endpoint record")
-def get_endpoint(project: ReadableProject, uid: Uid, stores: StoresDep) -> Response:
+def get_endpoint(project: ReadableProject, uid: Uid, runtime: RuntimeDep) -> Response:
+    stores = runtime.stores
     record = stores.endpoints.get(project, uid)
     if record is None:
         raise ApiError(404, f"model endpoint {uid!r} not found in project {project!r}")
@@ -45,25 +47,29 @@ def get_endpoint(project: ReadableProject, uid: Uid, stores: StoresDep) -> Respo
 
 
 @router.get("", summary="Every endpoint record of the project")
-def list_endpoints(project: ReadableProject, stores: StoresDep) -> Response:
+def list_endpoints(project: ReadableProject, runtime: RuntimeDep) -> Response:
+    stores = runtime.stores
     return json_response([record.to_dict() for record in stores.endpoints.records(project)])
 
 
 @router.delete("/{uid}", summary="Delete an endpoint with its series and results")
-def delete_endpoint(project: WritableProject, uid: Uid, stores: StoresDep) -> Response:
+def delete_endpoint(project: WritableProject, uid: Uid, runtime: RuntimeDep) -> Response:
+    stores = runtime.stores
     if not stores.endpoints.delete(project, uid):
         raise ApiError(404, f"model endpoint {uid!r} not found in project {project!r}")
     return json_response({"deleted": uid})
 
 
 @router.post("/{uid}/metrics", summary="Append metric points")
-async def post_metrics(project: WritableProject, uid: Uid, body: MetricsIn, stores: StoresDep) -> Response:
+async def post_metrics(project: WritableProject, uid: Uid, body: MetricsIn, runtime: RuntimeDep) -> Response:
+    stores = runtime.stores
     points = [Point(p.name, p.timestamp, p.value) for p in body.points]
     return json_response(await run_in_threadpool(_write_series, stores, project, uid, SeriesKind.metric, points))
 
 
 @router.post("/{uid}/features", summary="Append samples of incoming feature values")
-async def post_features(project: WritableProject, uid: Uid, body: FeaturesIn, stores: StoresDep) -> Response:
+async def post_features(project: WritableProject, uid: Uid, body: FeaturesIn, runtime: RuntimeDep) -> Response:
+    stores = runtime.stores
     points = [
         Point(name, sample.timestamp, value)
         for sample in body.samples
@@ -80,7 +86,8 @@ def _write_series(stores: Stores, project: str, uid: str, kind: SeriesKind, poin
 
 
 @router.post("/{uid}/results", summary="Store results of monitoring applications")
-async def post_results(project: WritableProject, uid: Uid, body: ResultsIn, stores: StoresDep) -> Response:
+async def post_results(project: WritableProject, uid: Uid, body: ResultsIn, runtime: RuntimeDep) -> Response:
+    stores = runtime.stores
     for index, item in enumerate(body.results):
         if item.end_infer_time < item.start_infer_time:
             raise ApiError(422, f"results[{index}].end_infer_time is before start_infer_time")

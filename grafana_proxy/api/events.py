@@ -1,6 +1,7 @@
 """``POST /api/v1/projects/{project}/events``: inference events in, 2xx only once the batch is durable.
 
-The pipeline lives on ``app.state.ingest`` (see ``grafana_proxy.ingest.service.ingest_lifespan``)."""
+Batches go to the runtime's event sink: in the api role, this process's inbox, which the ingest role
+folds (``grafana_proxy.ingest.inbox``)."""
 
 from __future__ import annotations
 
@@ -13,26 +14,25 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy.auth import WritableProject
+from grafana_proxy.deps import RuntimeDep
 from grafana_proxy.errors import ApiError, json_response
 from grafana_proxy.ingest.events import InvalidEvent, check_batch
-from grafana_proxy.ingest.pipeline import IngestPipeline
+from grafana_proxy.ingest.inbox import EventSink
 
 router = APIRouter(prefix="/api/v1/projects/{project}", tags=["ingest"])
 
 
-def get_pipeline(request: Request) -> IngestPipeline:
-    pipeline: IngestPipeline | None = getattr(request.app.state, "ingest", None)
-    if pipeline is None:
+async def get_sink(runtime: RuntimeDep) -> EventSink:
+    if runtime.events is None:
         raise ApiError(503, "event ingest is not running in this process", "ingest unavailable")
-    return pipeline
+    return runtime.events
 
 
-PipelineDep = Annotated[IngestPipeline, Depends(get_pipeline)]
+SinkDep = Annotated[EventSink, Depends(get_sink)]
 
 
-def spool_error(pipeline: IngestPipeline, exc: OSError) -> ApiError:
+def spool_error(where: object, exc: OSError) -> ApiError:
     """The spool could not take the batch (nothing of it is kept): 507 when the disk is full, else 503."""
-    where = pipeline.spool.directory
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return ApiError(507, f"no space left for the event spool in {where}: free disk space, then retry", "disk full")
     reason = exc.strerror or type(exc).__name__
@@ -48,14 +48,14 @@ def spool_error(pipeline: IngestPipeline, exc: OSError) -> ApiError:
     "event is malformed. 202 means the batch is durable; re-sending the same request_ids is harmless.",
     status_code=202,
 )
-async def post_events(project: WritableProject, request: Request, pipeline: PipelineDep) -> Response:
+async def post_events(project: WritableProject, request: Request, runtime: RuntimeDep, sink: SinkDep) -> Response:
     body = await request.body()
     try:
         payload: Any = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"body is not valid JSON: {exc}", "invalid JSON") from None
     try:
-        accepted = check_batch(project, payload, pipeline.config.ingest_max_batch_events)
+        accepted = check_batch(project, payload, runtime.ingest.ingest_max_batch_events)
     except InvalidEvent as exc:
         return json_response(
             {
@@ -70,7 +70,7 @@ async def post_events(project: WritableProject, request: Request, pipeline: Pipe
     # the batch is spooled as the bytes the client sent: the pipeline normalises it when it folds it.
     try:
         if accepted:
-            await run_in_threadpool(pipeline.submit_raw, project, body, accepted)
+            await run_in_threadpool(sink.submit_raw, project, body, accepted)
     except OSError as exc:
-        raise spool_error(pipeline, exc) from None
+        raise spool_error(runtime.ingest.spool_dir, exc) from None
     return json_response({"accepted": accepted, "durable": True}, 202)

@@ -12,11 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy.api.schemas import MAX_ITEMS, Timestamp
 from grafana_proxy.auth import WritableProject
-from grafana_proxy.deps import StoresDep
+from grafana_proxy.deps import RuntimeDep
 from grafana_proxy.errors import json_response
 from grafana_proxy.model import GroundTruth
-from grafana_proxy.protocol.timerange import now_ms
-from grafana_proxy.stores.ground_truth import monitoring_stores
 
 router = APIRouter(prefix="/api/v1/projects/{project}", tags=["ingest"])
 
@@ -39,8 +37,8 @@ class GroundTruthIn(BaseModel):
 
 
 @router.post("/ground-truth", summary="Post true labels of earlier inferences (by request_id)")
-async def post_ground_truth(project: WritableProject, body: GroundTruthIn, stores: StoresDep) -> Response:
-    received = now_ms()
+async def post_ground_truth(project: WritableProject, body: GroundTruthIn, runtime: RuntimeDep) -> Response:
+    received = runtime.clock()
     labels = [
         GroundTruth(
             request_id=item.request_id,
@@ -52,6 +50,6 @@ async def post_ground_truth(project: WritableProject, body: GroundTruthIn, store
     ]
 
     def write() -> dict[str, Any]:
-        return {"received": len(labels), "written": monitoring_stores(stores)[0].write(project, labels)}
+        return {"received": len(labels), "written": runtime.stores.ground_truth.write(project, labels)}
 
     return json_response(await run_in_threadpool(write))

@@ -13,7 +13,7 @@ from grafana_proxy.archive.layout import (
     partition_path,
     write_atomic,
 )
-from grafana_proxy.ingest.events import NormalEvent
+from grafana_proxy.model import NormalEvent
 
 
 class ArchiveBuffer:

@@ -1,13 +1,11 @@
 """``grafana-proxy demo``: the embedded set-up in one command. History (7 days, synthetic generator) when
-the store is empty, a read key, then the live pipeline: demo model, gateway, traffic with a drift phase,
-and serve with the controller in-process (grafana_proxy.seeding.live). Ctrl-C / SIGTERM stop it."""
+the store is empty, a read key, then the live pipeline as supervised processes: demo model, gateway,
+traffic with a drift phase, and the api, ingest and controller roles (grafana_proxy.demo.live).
+Ctrl-C / SIGTERM stop them all."""
 
 from __future__ import annotations
 
-import signal
-import threading
 from dataclasses import replace
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,10 +13,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from grafana_proxy.cli.common import err, fail, load_settings, opened_stores, out
-from grafana_proxy.seeding.demo import DEMO_DAYS, KEY_HEADER, DemoInfo, prepare_demo
+from grafana_proxy.demo.setup import DEMO_DAYS, KEY_HEADER, DemoInfo, prepare_demo
 
 if TYPE_CHECKING:
-    from grafana_proxy.seeding.live import LivePlan
+    from grafana_proxy.demo.live import LivePlan
 
 
 def _print(info: DemoInfo, plan: LivePlan, base_period: float) -> None:
@@ -34,7 +32,7 @@ def _print(info: DemoInfo, plan: LivePlan, base_period: float) -> None:
         f"[bold]Live:[/]                   traffic {plan.rate:g}/s for {plan.duration:g} s ({drift}) -> "
         f"gateway {plan.gateway_url} -> model {plan.model_url}; project {escape(plan.project)}"
     )
-    out.print(f"[bold]Controller:[/]             every {base_period:g} min (demo setting), in serve")
+    out.print(f"[bold]Controller:[/]             every {base_period:g} min (demo setting), its own process")
     out.print(f"[bold]Grafana datasource URL:[/] {escape(info.url)}")
     out.print(f"[bold]Custom HTTP header:[/]     {KEY_HEADER}")
     out.print(f"[bold]Read key:[/]               {escape(info.key)}")
@@ -42,21 +40,6 @@ def _print(info: DemoInfo, plan: LivePlan, base_period: float) -> None:
     out.print("[bold]Try it:[/]")
     out.print(info.curl, markup=False)
     out.print()
-
-
-def _wait_for_signal() -> None:
-    stop = threading.Event()
-
-    def _stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while not stop.wait(1.0):
-            pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def demo(
@@ -71,9 +54,12 @@ def demo(
     drift_after: Annotated[float, typer.Option(help="Seconds of live traffic before the drift phase.")] = 300.0,
 ) -> None:
     """Seed history (if the store is empty), create a read key, run the live pipeline, print how to connect."""
-    # Servers, pandas and the app load only when the demo runs, not for every other command.
+    # Pandas and the supervisor load only when the demo runs, not for every other command.
+    from grafana_proxy.demo.live import LIVE_PROJECT, LivePlan, demo_settings, live_roles, register_live_endpoint
     from grafana_proxy.logs import setup_logging
-    from grafana_proxy.seeding.live import LIVE_PROJECT, LivePlan, demo_settings, start_live
+    from grafana_proxy.observability.status import status_path
+    from grafana_proxy.roles import CannotStart, check_port
+    from grafana_proxy.supervisor import Supervisor
 
     settings = demo_settings(load_settings())
     plan = replace(
@@ -88,6 +74,11 @@ def demo(
     )
     if len({port, gateway_port, model_port}) < 3:
         raise fail("--port, --gateway-port and --model-port must differ")
+    try:
+        for taken in (port, gateway_port, model_port):
+            check_port(host, taken)
+    except CannotStart as error:
+        raise fail(str(error)) from None
     with opened_stores(settings) as stores:
         progress = Progress(TextColumn("seeding {task.description}"), BarColumn(), MofNCompleteColumn(), console=err)
         tasks: dict[str, TaskID] = {}
@@ -102,14 +93,13 @@ def demo(
         with progress:
             info = prepare_demo(stores, host, port, seed=not no_seed, progress=report, days=history_days)
         info = replace(info, projects=[p for p in info.projects if p != LIVE_PROJECT], live_project=plan.project)
-        setup_logging(settings.log_level, settings.log_json)
-        try:
-            live = start_live(settings, stores, plan)
-        except (RuntimeError, ValueError) as error:
-            raise fail(str(error)) from None
-        try:
-            _print(info, plan, settings.monitoring_base_period_minutes)
-            _wait_for_signal()
-            err.print("stopping: traffic, gateway, serve, model")
-        finally:
-            live.stop()
+        register_live_endpoint(stores, plan.project)
+    setup_logging(settings.log_level, settings.log_json)
+    supervisor = Supervisor(
+        live_roles(settings, plan),
+        state_file=status_path(settings.spool_path, "roles"),
+        on_ready=lambda: _print(info, plan, settings.monitoring_base_period_minutes),
+    )
+    code = supervisor.run()
+    if code:
+        raise typer.Exit(code)

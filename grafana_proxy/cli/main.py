@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from grafana_proxy.cli import dashboards, db, keys, monitor, pipeline
+from grafana_proxy.cli import dashboards, db, keys, monitor, pipeline, run
 from grafana_proxy.cli.demo import demo
 from grafana_proxy.cli.seed import seed
 from grafana_proxy.cli.serve import serve
@@ -16,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold access keys
 )
 app.command()(serve)
+app.add_typer(run.app, name="run")
 app.command()(demo)
 app.command()(seed)
 app.add_typer(db.app, name="db")

@@ -1,4 +1,5 @@
-"""Monitoring commands (issue 3 §5–§6): ``controller [--once]`` and ``reference set``. Wiring in main.py::
+"""Monitoring commands: ``controller [--once]`` (the controller role, or one pass) and ``reference set``.
+Wiring in main.py::
 
 app.command()(monitor.controller)
 app.add_typer(monitor.reference_app, name="reference")
@@ -6,10 +7,7 @@ app.add_typer(monitor.reference_app, name="reference")
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -22,34 +20,29 @@ reference_app = typer.Typer(help="Reference (training) statistics of endpoints."
 def controller(
     once: Annotated[bool, typer.Option("--once", help="Run one pass (catching up missed windows) and exit.")] = False,
 ) -> None:
-    """Run the monitoring applications on every endpoint's completed windows, every base period."""
+    """Run the monitoring applications on every endpoint's completed windows, every base period (the same
+    as ``grafana-proxy run controller``)."""
+    if not once:
+        from grafana_proxy.cli.run import controller as run_controller
+
+        run_controller()
+        return
     from grafana_proxy.monitoring.controller import build_controller
+    from grafana_proxy.runtime import Runtime
 
     settings = load_settings()
     with opened_stores(settings) as stores:
         try:
-            ctl = build_controller(settings, stores)
+            ctl = build_controller(Runtime.build(settings, stores))
         except ValueError as error:
             raise fail(str(error)) from None
-        if once:
-            summary = ctl.run_once()
-            out.print(
-                f"windows {summary.windows} (empty {summary.empty}), results {summary.results}, "
-                f"metric points {summary.points}, failures {len(summary.failures)}"
-            )
-            for failure in summary.failures:
-                err.print(f"[yellow]failed:[/] {failure}")
-            return
-        stop = threading.Event()
-
-        def _stop(_signum: int, _frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
-        names = ", ".join(a.name for a in ctl.applications)
-        err.print(f"controller: every {ctl.config.base_period_minutes:g} min, applications: {names}")
-        ctl.run_forever(stop)
+        summary = ctl.run_once()
+        out.print(
+            f"windows {summary.windows} (empty {summary.empty}), results {summary.results}, "
+            f"metric points {summary.points}, failures {len(summary.failures)}"
+        )
+        for failure in summary.failures:
+            err.print(f"[yellow]failed:[/] {failure}")
 
 
 @reference_app.command("set")

@@ -41,15 +41,24 @@ def gateway(
 ) -> None:
     """Forward every call to the model service and record it as an inference event."""
     from grafana_proxy.gateway.run import run_gateway
-    from grafana_proxy.ingest.pipeline import SpoolLocked
+    from grafana_proxy.roles import EXIT_CANNOT_START, CannotStart, check_port
+    from grafana_proxy.runtime import Runtime
+    from grafana_proxy.stores.base import StoreUnavailable
 
     settings = load_settings()
     host = host or settings.host
-    err.print(f"gateway on http://{host}:{port} -> {service_url} (project {project})")
     try:
-        run_gateway(settings, service_url, project, host, port, table, db_url, function, model)
-    except SpoolLocked as exc:
-        raise fail(f"{exc}; is another gateway running on port {port}?") from None
+        check_port(host, port)
+        runtime = Runtime.build(settings)
+    except CannotStart as exc:
+        raise fail(f"gateway: {exc}", EXIT_CANNOT_START) from None
+    except StoreUnavailable as exc:
+        raise fail(f"gateway: {exc}") from None
+    err.print(f"gateway on http://{host}:{port} -> {service_url} (project {project}); the ingest role folds its calls")
+    try:
+        run_gateway(runtime, service_url, project, host, port, table, db_url, function, model)
+    finally:
+        runtime.close()
 
 
 def demo_model(
@@ -60,8 +69,13 @@ def demo_model(
     import uvicorn
 
     from grafana_proxy.demo_model import create_demo_model_app
+    from grafana_proxy.roles import EXIT_CANNOT_START, CannotStart, check_port
 
     host = host or load_settings().host
+    try:
+        check_port(host, port)
+    except CannotStart as exc:
+        raise fail(f"demo-model: {exc}", EXIT_CANNOT_START) from None
     err.print(f"demo model on http://{host}:{port}/v2/models/classifier/infer")
     uvicorn.run(create_demo_model_app(), host=host, port=port, log_level="warning")
 
@@ -80,10 +94,12 @@ def traffic(
     ] = 0.0,
 ) -> None:
     """Send demo inference traffic (bounded by --duration)."""
+    from grafana_proxy.roles import stop_on_signals
     from grafana_proxy.traffic import run_traffic
 
+    stop = stop_on_signals()  # SIGTERM / Ctrl-C end it early, with its report
     try:
-        report = run_traffic(url, rate, duration, drift_after, model, allow_remote, error_share=error_share)
+        report = run_traffic(url, rate, duration, drift_after, model, allow_remote, error_share=error_share, stop=stop)
     except ValueError as exc:
         raise fail(str(exc)) from None
     out.print(
@@ -99,9 +115,9 @@ def archive_compact(
 ) -> None:
     """Merge the small files of each archive partition into one."""
     from grafana_proxy.archive import compact
-    from grafana_proxy.ingest.config import pipeline_config
+    from grafana_proxy.archive.config import ArchiveConfig
 
-    url = pipeline_config(load_settings()).archive_url
+    url = ArchiveConfig.from_settings(load_settings()).archive_url
     report = compact(url, project, min_files, min_age)
     out.print(
         f"{url}: {report.partitions} partitions compacted, {report.files_merged} files merged, "

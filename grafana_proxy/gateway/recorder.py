@@ -20,9 +20,10 @@ from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy.gateway.shapes import understand
 from grafana_proxy.gateway.table import CallRow, CallTable
-from grafana_proxy.ingest.events import EventIn, NormalEvent, normalize
+from grafana_proxy.ingest.events import EventIn, normalize
 from grafana_proxy.ingest.fastcheck import check_event
-from grafana_proxy.ingest.pipeline import IngestPipeline
+from grafana_proxy.ingest.inbox import EventSink
+from grafana_proxy.model import NormalEvent
 
 log = logging.getLogger(__name__)
 _DRAIN_BATCH = 500
@@ -63,14 +64,14 @@ def _json(body: bytes) -> Any:
 class CallRecorder:
     def __init__(
         self,
-        pipeline: IngestPipeline,
+        sink: EventSink,
         project: str,
         function: str,
         model: str | None,
         queue_size: int,
         table: CallTable | None = None,
     ) -> None:
-        self._pipeline = pipeline
+        self._sink = sink
         self._project = project
         self._function = function
         self._model = model
@@ -124,7 +125,7 @@ class CallRecorder:
         )
 
     def _persist(self, calls: list[RecordedCall]) -> None:
-        self._pipeline.submit([self.to_event(c) for c in calls])
+        self._sink.submit([self.to_event(c) for c in calls])
         if self._table is not None:
             try:
                 self._table.write([self._row(c) for c in calls])

@@ -1,6 +1,5 @@
-"""Typed view of the pipeline knobs (issue 3).
-
-Resolves the defaults that depend on the data directory (spool, archive) once, so the pipeline
+"""Typed view of the ingest knobs: the spool, de-duplication, stream windows and the archive batches
+the fold writes. Field names are the settings' names (``Settings.derive`` fills them), so the ingest
 modules take one small typed object instead of the whole settings."""
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from grafana_proxy.settings import Settings
 
 
 @dataclass(frozen=True)
-class PipelineConfig:
+class IngestConfig:
     spool_dir: Path
     spool_segment_bytes: int
     ingest_max_batch_events: int
@@ -23,10 +22,10 @@ class PipelineConfig:
     window_period_seconds: float
     window_lateness_seconds: float
     sample_window: int
-    gateway_connect_timeout: float
-    gateway_read_timeout: float
-    gateway_queue_size: int
-    gateway_max_connections: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IngestConfig:
+        return settings.derive(cls, spool_dir=settings.spool_path, archive_url=settings.archive_location)
 
     @property
     def period_ms(self) -> int:
@@ -35,23 +34,3 @@ class PipelineConfig:
     @property
     def lateness_ms(self) -> int:
         return int(self.window_lateness_seconds * 1000)
-
-
-def pipeline_config(settings: Settings) -> PipelineConfig:
-    data_dir = Path(settings.data_dir)
-    return PipelineConfig(
-        spool_dir=settings.spool_dir or data_dir / "spool",
-        spool_segment_bytes=settings.spool_segment_bytes,
-        ingest_max_batch_events=settings.ingest_max_batch_events,
-        dedup_retention_hours=settings.dedup_retention_hours,
-        archive_url=settings.archive_url or str((data_dir / "archive").resolve()),
-        archive_batch_events=settings.archive_batch_events,
-        archive_batch_seconds=settings.archive_batch_seconds,
-        window_period_seconds=settings.window_period_seconds,
-        window_lateness_seconds=settings.window_lateness_seconds,
-        sample_window=settings.sample_window,
-        gateway_connect_timeout=settings.gateway_connect_timeout,
-        gateway_read_timeout=settings.gateway_read_timeout,
-        gateway_queue_size=settings.gateway_queue_size,
-        gateway_max_connections=settings.gateway_max_connections,
-    )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -22,8 +21,7 @@ from pydantic import (
 )
 
 from grafana_proxy.ingest.fastcheck import CheckedEvent, check_event, rows_align, to_epoch_ms
-
-Scalar = float | int | str | bool | None
+from grafana_proxy.model import NormalEvent, Scalar
 
 
 class InvalidEvent(ValueError):
@@ -71,37 +69,6 @@ class EventIn(BaseModel):
         if self.endpoint_id is None and (self.function_uri is None or self.model is None):
             raise ValueError("give endpoint_id, or function_uri and model")
         return self
-
-
-@dataclass
-class NormalEvent:
-    """A validated event in the form the pipeline works on (and the spool stores)."""
-
-    project: str
-    endpoint_uid: str
-    request_id: str
-    timestamp: int
-    feature_names: list[str]
-    # True when the names came from the client (or named inputs), False when positional defaults.
-    named: bool
-    rows: list[list[Scalar]]
-    outputs: list[Any]
-    latency: float | None
-    error: str | None
-    function_uri: str = ""
-    model: str = ""
-    model_class: str = ""
-    labels: dict[str, str] = field(default_factory=dict)
-    # The request as sent when its shape was not understood (gateway only); archived as JSON text.
-    raw: Any = None
-
-    def to_json(self) -> dict[str, Any]:
-        # Shallow on purpose: the values are already JSON types (dataclasses.asdict deep-copies, 10x slower).
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> NormalEvent:
-        return cls(**data)
 
 
 def split_function_uri(project: str, function_uri: str) -> tuple[str, str, str]:

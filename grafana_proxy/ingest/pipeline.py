@@ -24,13 +24,15 @@ from typing import Any
 import orjson
 
 from grafana_proxy.archive.writer import ArchiveBuffer
-from grafana_proxy.ingest.config import PipelineConfig
+from grafana_proxy.clock import Clock, now_ms
+from grafana_proxy.ingest.config import IngestConfig
 from grafana_proxy.ingest.dedup import DedupIndex
-from grafana_proxy.ingest.events import NormalEvent, parse_batch
+from grafana_proxy.ingest.events import parse_batch
+from grafana_proxy.ingest.inbox import InboxImporter, events_record, raw_record
 from grafana_proxy.ingest.registry import EndpointRegistry
 from grafana_proxy.ingest.spool import Spool, SpoolReader
 from grafana_proxy.ingest.windows import EndpointWindows, Windows
-from grafana_proxy.model import SeriesKind
+from grafana_proxy.model import NormalEvent, SeriesKind
 from grafana_proxy.stores.base import Point, Stores
 
 log = logging.getLogger(__name__)
@@ -54,9 +56,10 @@ class SpoolLocked(RuntimeError):
 
 
 class IngestPipeline:
-    def __init__(self, config: PipelineConfig, stores: Stores, name: str = "serve") -> None:
+    def __init__(self, config: IngestConfig, stores: Stores, name: str = "serve", clock: Clock = now_ms) -> None:
         self.config = config
         self._stores = stores
+        self._clock = clock
         self._dir = config.spool_dir / name
         self._dir.mkdir(parents=True, exist_ok=True)
         self._lock_file = open(self._dir / "LOCK", "w")
@@ -70,6 +73,8 @@ class IngestPipeline:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.spool = Spool(self._dir / "wal", config.spool_segment_bytes)
+        # Batches other processes accepted (the api role, gateways) arrive through the inbox.
+        self._inbox = InboxImporter(config.spool_dir, self.spool)
         self._dedup = DedupIndex(self._dir / "dedup.sqlite")
         self.spool_id: str = self._load_state().get("spool_id") or uuid.uuid4().hex[:12]
         self._registry = EndpointRegistry(stores.endpoints, self.spool_id)
@@ -92,7 +97,7 @@ class IngestPipeline:
         pending = state.get("pending")
         if pending:
             self._redo_archive(pending["from"], pending["to"])
-        self._reader = SpoolReader(self.spool, self._position)
+        self._reader = SpoolReader(self.spool.directory, self._position)
 
     # -- durability -------------------------------------------------------------------------------------
 
@@ -100,15 +105,14 @@ class IngestPipeline:
         """Make a validated batch durable; after this returns the batch survives a crash. Blocking (fsync)."""
         if not events:
             return 0
-        seq = self.spool.append(orjson.dumps(list(events)))  # orjson serialises dataclasses natively
+        seq = self.spool.append(events_record(events))
         self.accepted_events += len(events)
         self._wake.set()
         return seq
 
     def submit_raw(self, project: str, batch: bytes, count: int = 0) -> int:
-        """Make a batch durable as the client sent it (JSON bytes that ``check_batch`` accepted): no
-        re-encoding on the request path; the fold normalises it (``parse_batch`` is deterministic)."""
-        seq = self.spool.append(b'{"project":' + orjson.dumps(project) + b',"batch":' + batch + b"}")
+        """Make a batch durable as the client sent it (see ``raw_record``)."""
+        seq = self.spool.append(raw_record(project, batch))
         self.accepted_events += count
         self._wake.set()
         return seq
@@ -189,7 +193,7 @@ class IngestPipeline:
 
     def _redo_archive(self, first: int, last: int) -> None:
         """Finish an archive flush a crash interrupted: same spool range, same file names (overwritten)."""
-        reader = SpoolReader(self.spool, first - 1)
+        reader = SpoolReader(self.spool.directory, first - 1)
         while True:
             records = [(s, p) for s, p in reader.read() if s <= last]
             for seq, event in self._decode(records):
@@ -198,6 +202,11 @@ class IngestPipeline:
                 break
         self._archive.flush()
         self._save_state(None)
+
+    def import_inbox(self, max_records: int = 1000) -> int:
+        """Copy what other processes accepted into this spool (see ``grafana_proxy.ingest.inbox``)."""
+        with self._work:
+            return self._inbox.run(max_records)
 
     def process_available(self, max_records: int = 200) -> int:
         """Fold up to ``max_records`` new spool records; return how many were read."""
@@ -218,7 +227,7 @@ class IngestPipeline:
 
     def flush_windows(self, now_ms: int | None = None) -> int:
         """Write due window points and record updates; return the number of points written."""
-        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        now_ms = self._clock() if now_ms is None else now_ms
         with self._work:
             emitted = self._windows.emit(now_ms)
             written = 0
@@ -247,7 +256,7 @@ class IngestPipeline:
     def drain(self, now_ms: int | None = None) -> None:
         """Process everything spooled so far and flush windows and archive (tests, shutdown)."""
         with self._work:
-            while self.process_available(1000):
+            while self.import_inbox() + self.process_available(1000):
                 pass
             self.flush_windows(now_ms)
             self.flush_archive()
@@ -261,13 +270,14 @@ class IngestPipeline:
         )
 
     def _step(self) -> None:
+        self.import_inbox(_STEP_RECORDS * 5)
         read = self.process_available(_STEP_RECORDS)
         if time.monotonic() - self._last_window_flush >= self.config.window_period_seconds:
             self.flush_windows()
         if self._archive_due():
             self.flush_archive()
         if time.monotonic() - self._last_prune > 3600:
-            self._dedup.prune(int((time.time() - self.config.dedup_retention_hours * 3600) * 1000))
+            self._dedup.prune(self._clock() - int(self.config.dedup_retention_hours * 3_600_000))
             self._last_prune = time.monotonic()
         if not read:
             self._wake.wait(0.2)

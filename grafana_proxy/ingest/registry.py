@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from grafana_proxy.ingest.events import NormalEvent, split_function_uri
+from grafana_proxy.ingest.events import split_function_uri
 from grafana_proxy.ingest.windows import EndpointWindows, LiveStats
-from grafana_proxy.model import EndpointRecord
+from grafana_proxy.model import EndpointRecord, NormalEvent
 from grafana_proxy.stores.base import EndpointStore
 
 # Key in the record's ``metrics`` JSON: per spool, the error_count the record held before that spool's

@@ -43,7 +43,27 @@ def _scan(data: bytes, offset: int = 0) -> tuple[list[tuple[int, bytes]], int]:
     return records, offset
 
 
+def segments(directory: Path) -> list[Path]:
+    """The segment files of a spool directory, oldest first."""
+    return sorted(directory.glob(f"*{_SUFFIX}"))
+
+
+def drop_before(directory: Path, seq: int) -> int:
+    """Delete segments whose records all precede ``seq`` (never the newest, which may still grow);
+    return how many were deleted. Safe while another process appends: it only appends to the newest."""
+    existing = segments(directory)
+    dropped = 0
+    for current, following in zip(existing, existing[1:], strict=False):
+        if int(following.name.removesuffix(_SUFFIX)) <= seq:
+            current.unlink(missing_ok=True)
+            dropped += 1
+    return dropped
+
+
 class Spool:
+    """The writing side: one process appends (a ``flock`` held by the owner guarantees it); readers in
+    this or other processes follow with ``SpoolReader``, which only ever sees whole, intact records."""
+
     def __init__(self, directory: Path, segment_bytes: int = 64 * 1024 * 1024) -> None:
         self.directory = directory
         self.segment_bytes = segment_bytes
@@ -56,7 +76,7 @@ class Spool:
         self._file = open(self._current_path(), "ab", buffering=0)
 
     def segments(self) -> list[Path]:
-        return sorted(self.directory.glob(f"*{_SUFFIX}"))
+        return segments(self.directory)
 
     def _current_path(self) -> Path:
         segments = self.segments()
@@ -149,15 +169,13 @@ class Spool:
             self._next_seq = first + len(payloads)
             return range(first, first + len(payloads))
 
+    def append_many(self, payloads: list[bytes]) -> range:
+        """Write several records with one fsync (importing another spool's records); their numbers."""
+        return self._write(payloads) if payloads else range(self._next_seq, self._next_seq)
+
     def drop_before(self, seq: int) -> int:
         """Delete segments whose records all precede ``seq``; return how many were deleted."""
-        segments = self.segments()
-        dropped = 0
-        for current, following in zip(segments, segments[1:], strict=False):
-            if int(following.name.removesuffix(_SUFFIX)) <= seq:
-                current.unlink()
-                dropped += 1
-        return dropped
+        return drop_before(self.directory, seq)
 
     def close(self) -> None:
         with self._lock:
@@ -165,18 +183,33 @@ class Spool:
 
 
 class SpoolReader:
-    """Reads records in order, starting after a sequence number, and follows new appends."""
+    """Reads records of a spool directory in order, starting after a sequence number, and follows new
+    appends, also those of a writer in another process: a record still being written fails the length
+    or CRC check and is read on a later call, once it is whole."""
 
-    def __init__(self, spool: Spool, after_seq: int) -> None:
-        self._spool = spool
+    def __init__(self, directory: Path, after_seq: int) -> None:
+        self._directory = directory
         self._after = after_seq
         self._path: Path | None = None
         self._offset = 0
 
     def _locate(self) -> Path | None:
-        candidates = [p for p in self._spool.segments() if int(p.name.removesuffix(_SUFFIX)) <= self._after + 1]
-        segments = self._spool.segments()
-        return candidates[-1] if candidates else (segments[0] if segments else None)
+        existing = segments(self._directory)
+        candidates = [p for p in existing if int(p.name.removesuffix(_SUFFIX)) <= self._after + 1]
+        return candidates[-1] if candidates else (existing[0] if existing else None)
+
+    def _read_current(self, path: Path) -> tuple[list[tuple[int, bytes]], bool]:
+        """Whole records of ``path`` after the offset read so far that lie past ``position`` (advancing
+        both), and whether any whole record was found at all (old ones are skipped, not an end)."""
+        with open(path, "rb") as f:
+            f.seek(self._offset)
+            data = f.read()
+        records, consumed = _scan(data)
+        self._offset += consumed
+        fresh = [(s, p) for s, p in records if s > self._after]
+        if fresh:
+            self._after = fresh[-1][0]
+        return fresh, bool(records)
 
     def read(self, max_records: int = 1000) -> list[tuple[int, bytes]]:
         out: list[tuple[int, bytes]] = []
@@ -185,22 +218,22 @@ class SpoolReader:
                 self._path, self._offset = self._locate(), 0
                 if self._path is None:
                     return out
-            with open(self._path, "rb") as f:
-                f.seek(self._offset)
-                data = f.read()
-            records, consumed = _scan(data)
-            self._offset += consumed
-            fresh = [(s, p) for s, p in records if s > self._after]
-            out.extend(fresh)
-            if fresh:
-                self._after = fresh[-1][0]
-            if records:
+            try:
+                records, found = self._read_current(self._path)
+                if not found:
+                    newer = [p for p in segments(self._directory) if p.name > self._path.name]
+                    if not newer:
+                        return out
+                    # The writer opens a newer segment only after its last write to this one returned,
+                    # so this one is complete now: read its tail once more before moving on.
+                    records, found = self._read_current(self._path)
+                    if not found:
+                        self._path, self._offset = newer[0], 0
+                        continue
+            except FileNotFoundError:  # dropped since it was located: start from the oldest left
+                self._path = None
                 continue
-            # Nothing new here: move on only if a newer segment exists (this one is then complete).
-            newer = [p for p in self._spool.segments() if p.name > self._path.name]
-            if not newer:
-                return out
-            self._path, self._offset = newer[0], 0
+            out.extend(records)
         return out
 
     @property

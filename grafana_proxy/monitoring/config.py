@@ -1,6 +1,7 @@
-"""Typed view of the monitoring knobs (issue 3 §5–§6).
+"""Typed view of the monitoring knobs.
 
-Built once from the settings so the controller and applications take one small typed object."""
+Built once from the settings (``MonitoringConfig.from_settings``) so the controller and applications
+take one small typed object."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from grafana_proxy.ingest.config import pipeline_config
+from grafana_proxy.archive.config import ArchiveConfig
 from grafana_proxy.monitoring.drift import DriftThresholds, Segment, TestChoice, choose_tests
 from grafana_proxy.settings import Settings
-
-BUILTIN_APPLICATIONS = ("histogram-data-drift", "system-performance", "model-performance")
+from grafana_proxy.vocabulary import BUILTIN_APPLICATIONS
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,12 @@ class MonitoringConfig:
         merged.update(self.project_params.get(project, {}))
         return merged
 
+    @classmethod
+    def from_settings(cls, settings: Settings, archive: ArchiveConfig | None = None) -> MonitoringConfig:
+        return monitoring_config(settings, archive or ArchiveConfig.from_settings(settings))
 
-def monitoring_config(settings: Settings) -> MonitoringConfig:
-    pipeline = pipeline_config(settings)
+
+def monitoring_config(settings: Settings, archive: ArchiveConfig) -> MonitoringConfig:
     delay = settings.monitoring_window_delay_seconds
     return MonitoringConfig(
         base_period_minutes=settings.monitoring_base_period_minutes,
@@ -71,7 +74,7 @@ def monitoring_config(settings: Settings) -> MonitoringConfig:
         thresholds=DriftThresholds(settings.drift_potential, settings.drift_detected),
         tests=choose_tests(list(settings.drift_tests), dict(settings.drift_test_thresholds)),
         segments=tuple(Segment.parse(s) for s in settings.drift_segments),
-        window_delay_seconds=pipeline.archive_batch_seconds + 30.0 if delay is None else delay,
+        window_delay_seconds=archive.archive_batch_seconds + 30.0 if delay is None else delay,
         max_windows_per_pass=settings.monitoring_max_windows_per_pass,
-        archive_url=pipeline.archive_url,
+        archive_url=archive.archive_url,
     )

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from grafana_proxy.clock import Clock, now_ms
 from grafana_proxy.model import EndpointRecord, EndpointType, ResultKind, ResultStatus, SeriesKind
 from grafana_proxy.monitoring.applications import (
     ApplicationContext,
@@ -35,13 +36,14 @@ from grafana_proxy.monitoring.applications import (
     ResultValue,
     Window,
 )
-from grafana_proxy.monitoring.config import MonitoringConfig, monitoring_config
-from grafana_proxy.monitoring.registry import discover
-from grafana_proxy.settings import Settings
+from grafana_proxy.monitoring.config import MonitoringConfig
 from grafana_proxy.stores.base import GroundTruthStore, ScheduleStore, Stores
+from grafana_proxy.vocabulary import APPLICATION_ERROR
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from grafana_proxy.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +52,7 @@ log = logging.getLogger(__name__)
 # is the production one: it answers None without importing pandas, so a serve process whose controller
 # only walks empty windows never loads pandas (M1 in benchmarks/RESULTS.md).
 WindowReader = Callable[[str, str, int, int], "pd.DataFrame | None"]
-ERROR_RESULT = "application_error"
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+ERROR_RESULT = APPLICATION_ERROR
 
 
 @dataclass
@@ -75,7 +73,7 @@ class Controller:
         applications: Sequence[MonitoringApplication],
         config: MonitoringConfig,
         ground_truth: GroundTruthStore | None = None,
-        clock: Callable[[], int] = now_ms,
+        clock: Clock = now_ms,
         archived_days: Callable[[str, str], frozenset[str]] | None = None,
         on_pass: Callable[[float, list[str]], None] | None = None,
     ) -> None:
@@ -270,20 +268,25 @@ def _checked(outputs: Sequence[Output]) -> list[Output]:
     return checked
 
 
-def build_controller(
-    settings: Settings, stores: Stores, on_pass: Callable[[float, list[str]], None] | None = None
-) -> Controller:
-    """The controller as ``serve`` and ``grafana-proxy controller`` run it."""
+def build_controller(runtime: Runtime, on_pass: Callable[[float, list[str]], None] | None = None) -> Controller:
+    """The controller as the controller role and ``grafana-proxy controller`` run it."""
     from grafana_proxy.archive.reader import archived_days, read_archived_window
-    from grafana_proxy.stores.ground_truth import monitoring_stores
 
-    config = monitoring_config(settings)
-    applications = discover(config.application_paths).create(config.applications)
-    ground_truth, schedules = monitoring_stores(stores)
+    config = runtime.monitoring
+    applications = runtime.applications.create(config.applications)
+    stores = runtime.stores
     reader: WindowReader = partial(read_archived_window, config.archive_url)
     days = partial(archived_days, config.archive_url)
     return Controller(
-        stores, schedules, reader, applications, config, ground_truth, archived_days=days, on_pass=on_pass
+        stores,
+        stores.schedules,
+        reader,
+        applications,
+        config,
+        stores.ground_truth,
+        clock=runtime.clock,
+        archived_days=days,
+        on_pass=on_pass,
     )
 
 

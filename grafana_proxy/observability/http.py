@@ -17,7 +17,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from grafana_proxy.auth import OPEN_PRINCIPAL, Principal, authenticate
-from grafana_proxy.deps import SettingsDep
+from grafana_proxy.deps import RuntimeDep
 from grafana_proxy.observability.models import ModelMetrics
 from grafana_proxy.observability.service import ServiceMetrics
 
@@ -104,12 +104,12 @@ class _Families(Collector):
         return self._families
 
 
-async def metrics_principal(request: Request, settings: SettingsDep) -> Principal:
+async def metrics_principal(request: Request, runtime: RuntimeDep) -> Principal:
     """``/metrics`` needs a key unless ``GRAFANA_PROXY_METRICS_PUBLIC`` is true; the model metrics
     then show only the key's projects (project and endpoint names are what keys protect)."""
-    if settings.metrics_public:
+    if runtime.settings.metrics_public:
         return OPEN_PRINCIPAL
-    return await authenticate(request, settings)
+    return await authenticate(request, runtime)
 
 
 router = APIRouter(tags=["operations"])
@@ -127,8 +127,7 @@ def _render(service: ServiceMetrics, models: ModelMetrics, principal: Principal)
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
 )
-async def metrics(request: Request, principal: Annotated[Principal, Depends(metrics_principal)]) -> Response:
-    service: ServiceMetrics = request.app.state.metrics
-    models: ModelMetrics = request.app.state.model_metrics
-    body = await run_in_threadpool(_render, service, models, principal)  # reads the stores: off the loop
+async def metrics(runtime: RuntimeDep, principal: Annotated[Principal, Depends(metrics_principal)]) -> Response:
+    # Reads the stores: off the loop.
+    body = await run_in_threadpool(_render, runtime.metrics, runtime.model_metrics, principal)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -10,9 +10,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from grafana_proxy.auth import Principal, PrincipalDep
+from grafana_proxy.deps import RuntimeDep
 from grafana_proxy.model import TimeRange
 from grafana_proxy.protocol.timerange import resolve_range, resolve_step
 from grafana_proxy.settings import Settings
@@ -27,7 +28,7 @@ from grafana_proxy.targets.params import (
 from grafana_proxy.targets.registry import TargetRegistry
 
 # (kind, target name, seconds, error or None): how long each target took, for /metrics. The protocol
-# stays free of prometheus_client; ``create_app`` puts the observer on ``app.state.target_observer``.
+# stays free of prometheus_client: the runtime's metrics are passed in as this callable.
 TargetObserver = Callable[[str, str, float, BaseException | None], None]
 _T = TypeVar("_T")
 
@@ -119,13 +120,15 @@ def run_annotations(scope: RequestScope, params: dict[str, str]) -> list[Annotat
     return _observed(scope, "annotations", target.name, lambda: annotations(_context(scope, params)))
 
 
-async def base_scope(request: Request, principal: PrincipalDep) -> RequestScope:
-    """The request-independent part of a scope; routes add the body's range and resolution. Async and
-    reading ``app.state`` directly: one dependency instead of four, none of them in the thread pool."""
-    state = request.app.state
-    observer: TargetObserver | None = getattr(state, "target_observer", None)
+async def base_scope(runtime: RuntimeDep, principal: PrincipalDep) -> RequestScope:
+    """The request-independent part of a scope; routes add the body's range and resolution. Async: no
+    thread-pool hop for what only reads attributes."""
     return RequestScope(
-        settings=state.settings, stores=state.stores, registry=state.registry, principal=principal, observer=observer
+        settings=runtime.settings,
+        stores=runtime.stores,
+        registry=runtime.targets,
+        principal=principal,
+        observer=runtime.metrics.observe_target,
     )
 
 

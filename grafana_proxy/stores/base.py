@@ -164,3 +164,8 @@ class Stores:
     series: SeriesStore
     results: ResultStore
     keys: KeyStore
+    ground_truth: GroundTruthStore
+    schedules: ScheduleStore
+
+    def close(self) -> None:
+        """Release connections; an implementation that holds some overrides this."""

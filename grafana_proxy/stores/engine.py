@@ -5,6 +5,7 @@ Entry points for the rest of the program: ``open_stores(settings)`` (the app, th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -129,11 +130,21 @@ def _unlock(conn: Connection) -> None:
         conn.commit()
 
 
-def open_stores(settings: Settings) -> Stores:
-    """Create the data dir, connect, migrate to head and return the four stores on one engine.
-    Raises ``StoreUnavailable`` when the database cannot be reached. Call ``close_stores`` (or
-    ``engine_of(stores).dispose()``) when done."""
+@dataclass(frozen=True)
+class SqlStores(Stores):
+    """The stores on one SQLAlchemy engine (``open_stores``)."""
+
+    engine: Engine
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_stores(settings: Settings) -> SqlStores:
+    """Create the data dir, connect, migrate to head and return the stores on one engine.
+    Raises ``StoreUnavailable`` when the database cannot be reached. Call ``close()`` when done."""
     from grafana_proxy.stores.endpoints import SqlEndpointStore
+    from grafana_proxy.stores.ground_truth import SqlGroundTruthStore, SqlScheduleStore
     from grafana_proxy.stores.keys import SqlKeyStore
     from grafana_proxy.stores.results import SqlResultStore
     from grafana_proxy.stores.series import SqlSeriesStore
@@ -147,20 +158,24 @@ def open_stores(settings: Settings) -> Stores:
         raise
     db = Database(engine)
     series = SqlSeriesStore(db, settings.retention_ms())
-    return Stores(
+    return SqlStores(
         endpoints=SqlEndpointStore(db, series),
         series=series,
         results=SqlResultStore(db),
         keys=SqlKeyStore(db),
+        ground_truth=SqlGroundTruthStore(db),
+        schedules=SqlScheduleStore(db),
+        engine=engine,
     )
 
 
 def engine_of(stores: Stores) -> Engine:
-    """The engine behind a bundle made by ``open_stores``."""
-    db: Database = stores.series.db  # type: ignore[attr-defined]
-    return db.engine
+    """The engine behind a bundle made by ``open_stores`` (tools that run their own SQL)."""
+    if not isinstance(stores, SqlStores):
+        raise TypeError(f"{type(stores).__name__} has no SQL engine")
+    return stores.engine
 
 
 def close_stores(stores: Stores) -> None:
     """Close every pooled connection of the bundle (tests, CLI commands, app shutdown)."""
-    engine_of(stores).dispose()
+    stores.close()

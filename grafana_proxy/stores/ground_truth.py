@@ -1,7 +1,6 @@
 """SQL implementations of the monitoring pipeline's two small stores: ground-truth labels and the
-controller's schedule (``GroundTruthStore`` and ``ScheduleStore`` in ``stores/base.py``).
-
-They share the engine of an opened ``Stores`` bundle: ``monitoring_stores(stores)``."""
+controller's schedule (``GroundTruthStore`` and ``ScheduleStore`` in ``stores/base.py``); ``open_stores``
+puts them in the ``Stores`` bundle beside the others."""
 
 from __future__ import annotations
 
@@ -12,9 +11,7 @@ from sqlalchemy import select
 
 from grafana_proxy.model import GroundTruth
 from grafana_proxy.stores import schema
-from grafana_proxy.stores.base import Stores
 from grafana_proxy.stores.db import Database
-from grafana_proxy.stores.engine import engine_of
 
 _G = schema.ground_truth
 _S = schema.monitoring_schedules
@@ -86,9 +83,3 @@ class SqlScheduleStore:
                 "last_analyzed": end_ms,
             }
             conn.execute(self.db.upsert(_S, key), [row])
-
-
-def monitoring_stores(stores: Stores) -> tuple[SqlGroundTruthStore, SqlScheduleStore]:
-    """The ground-truth and schedule stores on the engine of a bundle made by ``open_stores``."""
-    db = Database(engine_of(stores))
-    return SqlGroundTruthStore(db), SqlScheduleStore(db)

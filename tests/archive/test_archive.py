@@ -11,7 +11,7 @@ import pytest
 from grafana_proxy.archive import compact, read_window
 from grafana_proxy.archive.layout import REPLACES_KEY, open_root, rows_to_table, write_atomic
 from grafana_proxy.archive.writer import ArchiveBuffer
-from grafana_proxy.ingest.events import NormalEvent
+from grafana_proxy.model import NormalEvent
 
 DAY = 86_400_000
 T0 = 1_790_000_000_000 // DAY * DAY  # midnight UTC

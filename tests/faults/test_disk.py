@@ -134,7 +134,7 @@ def test_spool_appends_failing_on_a_full_disk_leave_no_torn_record(small_tmpfs: 
         raise AssertionError("an append on a full disk succeeded")
     filler.unlink()
     kept += [spool.append(b"c" * 50_000) for _ in range(2)]
-    records = SpoolReader(spool, 0).read()
+    records = SpoolReader(spool.directory, 0).read()
     assert [seq for seq, _ in records] == kept == [1, 2, 3, 4, 5]
     assert [payload[:1] for _, payload in records] == [b"a", b"a", b"a", b"c", b"c"]
     spool.close()

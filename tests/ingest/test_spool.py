@@ -10,7 +10,7 @@ def test_records_come_back_in_order_and_follow_new_appends(tmp_path: Path) -> No
     seqs = [spool.append(f"batch {i}".encode() * 5) for i in range(10)]
     assert seqs == list(range(1, 11))
     assert len(spool.segments()) > 1  # rotated at 100 bytes
-    reader = SpoolReader(spool, after_seq=3)
+    reader = SpoolReader(spool.directory, after_seq=3)
     got = reader.read(100)
     assert [s for s, _ in got] == list(range(4, 11))
     assert got[0][1] == b"batch 3" * 5
@@ -29,7 +29,7 @@ def test_torn_tail_is_cut_on_reopen_and_numbering_continues(tmp_path: Path) -> N
         f.write(b"\x10\x00\x00\x00garbage")  # a crash mid-write: header promises more than is there
     spool = Spool(tmp_path)
     assert spool.append(b"three") == 3
-    assert [p for _, p in SpoolReader(spool, 0).read()] == [b"one", b"two", b"three"]
+    assert [p for _, p in SpoolReader(spool.directory, 0).read()] == [b"one", b"two", b"three"]
 
 
 def test_flipped_byte_is_detected_by_the_checksum(tmp_path: Path) -> None:
@@ -41,7 +41,7 @@ def test_flipped_byte_is_detected_by_the_checksum(tmp_path: Path) -> None:
     data = bytearray(segment.read_bytes())
     data[-1] ^= 0xFF
     segment.write_bytes(bytes(data))
-    assert [p for _, p in SpoolReader(Spool(tmp_path), 0).read()] == [b"good"]
+    assert [p for _, p in SpoolReader(Spool(tmp_path).directory, 0).read()] == [b"good"]
 
 
 def test_segments_before_a_position_are_dropped(tmp_path: Path) -> None:
@@ -50,4 +50,4 @@ def test_segments_before_a_position_are_dropped(tmp_path: Path) -> None:
         spool.append(b"x" * 20 + bytes([i]))
     assert len(spool.segments()) == 5
     assert spool.drop_before(4) == 3
-    assert [s for s, _ in SpoolReader(spool, 0).read()] == [4, 5]
+    assert [s for s, _ in SpoolReader(spool.directory, 0).read()] == [4, 5]

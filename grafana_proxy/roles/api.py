@@ -1,0 +1,48 @@
+"""The api role: the datasource, the write API and the events API under uvicorn, with one or several
+worker processes. It runs no background work and never imports pandas, pyarrow or scipy."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from grafana_proxy.roles import check_port
+from grafana_proxy.settings import Settings
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one uvicorn worker process: its own runtime from the environment's settings."""
+    from grafana_proxy.app import create_app
+    from grafana_proxy.runtime import Runtime
+
+    return create_app(Runtime.build(Settings()))
+
+
+def run_api(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    """Serve until SIGTERM / Ctrl-C. Several workers each build their own runtime (and inbox)."""
+    import uvicorn
+
+    check_port(host, port)
+    # uvicorn's access log prints the query string; the app's own request log prints method, path and
+    # status only, so nothing a client sends (keys travel in headers) can reach a log line.
+    # log_config=None keeps our logging setup, so uvicorn's lines are formatted (and JSON) like ours.
+    level = settings.log_level.lower()
+    if workers > 1:
+        uvicorn.run(
+            "grafana_proxy.roles.api:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            access_log=False,
+            log_config=None,
+            log_level=level,
+        )
+        return
+    from grafana_proxy.app import create_app
+    from grafana_proxy.runtime import Runtime
+
+    runtime = Runtime.build(settings)
+    try:
+        uvicorn.run(create_app(runtime), host=host, port=port, access_log=False, log_config=None, log_level=level)
+    finally:
+        runtime.close()

@@ -1,0 +1,37 @@
+"""The ingest role: folds what the api role's workers and the gateways accepted (their inboxes) into
+the stores — endpoint records, stream-window series, feature samples — and writes the Parquet archive."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from grafana_proxy.ingest.pipeline import IngestPipeline, SpoolLocked
+from grafana_proxy.observability.status import status_path, write_status
+from grafana_proxy.roles import CannotStart
+from grafana_proxy.runtime import Runtime
+
+log = logging.getLogger(__name__)
+STATUS_SECONDS = 2.0
+
+
+def open_ingest(runtime: Runtime) -> IngestPipeline:
+    """The role's pipeline; ``CannotStart`` when another process already folds this spool."""
+    try:
+        return IngestPipeline(runtime.ingest, runtime.stores, clock=runtime.clock)
+    except SpoolLocked as error:
+        raise CannotStart(f"{error}: stop the other grafana-proxy ingest (or serve) using it first") from None
+
+
+def run_ingest(runtime: Runtime, stop: threading.Event) -> None:
+    """Fold until ``stop`` is set, then fold what is left and flush the archive."""
+    pipeline = open_ingest(runtime)
+    status = status_path(runtime.ingest.spool_dir, "ingest")
+    pipeline.start()
+    log.info("ingest: folding %s into the stores", runtime.ingest.spool_dir)
+    try:
+        while not stop.wait(STATUS_SECONDS):
+            write_status(status, {"backlog_records": pipeline.backlog_records()})
+    finally:
+        pipeline.stop()
+        write_status(status, {"backlog_records": 0})

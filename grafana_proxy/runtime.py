@@ -1,0 +1,93 @@
+"""The composition root: a ``Runtime`` is built once per process from ``Settings`` and holds everything
+the process needs — the stores, the typed configs of each part, the registries, metrics and the clock.
+Every entry point (``create_app``, the ingest worker, the controller, the gateway, the demo) takes one;
+nothing else reads settings into configs or opens stores.
+
+Parts only some roles use are built on first use: the monitoring config and the application registry
+load numpy and the applications, which the api role never needs (it must stay lean)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from grafana_proxy.archive.config import ArchiveConfig
+from grafana_proxy.clock import Clock, now_ms
+from grafana_proxy.gateway.config import GatewayConfig
+from grafana_proxy.ingest.config import IngestConfig
+from grafana_proxy.ingest.inbox import EventSink
+from grafana_proxy.observability.models import ModelMetrics
+from grafana_proxy.observability.service import ServiceMetrics
+from grafana_proxy.settings import Settings
+from grafana_proxy.stores.base import Stores
+from grafana_proxy.targets.registry import TargetRegistry, load_registry
+
+if TYPE_CHECKING:
+    from grafana_proxy.auth import KeyVerifier
+    from grafana_proxy.monitoring.config import MonitoringConfig
+    from grafana_proxy.monitoring.registry import Registry as ApplicationRegistry
+
+
+@dataclass(eq=False)
+class Runtime:
+    settings: Settings
+    stores: Stores
+    ingest: IngestConfig
+    archive: ArchiveConfig
+    gateway: GatewayConfig
+    targets: TargetRegistry
+    metrics: ServiceMetrics
+    model_metrics: ModelMetrics
+    clock: Clock = now_ms
+    # Where the events API puts accepted batches: the api role's inbox writer (or, in tests that fold in
+    # the same process, the ingest pipeline). Set by whoever starts accepting events; None = not accepting.
+    events: EventSink | None = None
+    owns_stores: bool = field(default=False, repr=False)
+
+    @classmethod
+    def build(cls, settings: Settings, stores: Stores | None = None, clock: Clock = now_ms) -> Runtime:
+        """The runtime of one process. Opens (and later closes) the stores unless given them; raises
+        ``StoreUnavailable`` when the database cannot be reached."""
+        owns = stores is None
+        if stores is None:
+            from grafana_proxy.stores.engine import open_stores
+
+            stores = open_stores(settings)
+        return cls(
+            settings=settings,
+            stores=stores,
+            ingest=IngestConfig.from_settings(settings),
+            archive=ArchiveConfig.from_settings(settings),
+            gateway=GatewayConfig.from_settings(settings),
+            targets=load_registry(),
+            metrics=ServiceMetrics(),
+            model_metrics=ModelMetrics(stores),
+            clock=clock,
+            owns_stores=owns,
+        )
+
+    @cached_property
+    def key_verifier(self) -> KeyVerifier:
+        """Access keys checked against the key store, with a short cache (the api role)."""
+        from grafana_proxy.auth import KeyVerifier
+
+        return KeyVerifier(self.stores.keys)
+
+    @cached_property
+    def monitoring(self) -> MonitoringConfig:
+        from grafana_proxy.monitoring.config import MonitoringConfig
+
+        return MonitoringConfig.from_settings(self.settings, self.archive)
+
+    @cached_property
+    def applications(self) -> ApplicationRegistry:
+        """Built-in, entry-point and configured user applications (``monitoring_application_paths``)."""
+        from grafana_proxy.monitoring.registry import discover
+
+        return discover(self.monitoring.application_paths)
+
+    def close(self) -> None:
+        """Release what ``build`` opened (the stores it opened itself)."""
+        if self.owns_stores:
+            self.stores.close()
