@@ -79,6 +79,7 @@ endpoints = Table(
     Column("labels", JsonValue),
     Column("feature_names", JsonValue),
     Column("label_names", JsonValue),
+    sqlite_with_rowid=False,  # a project's listing reads its rows in uid order, no lookup per row
     mysql_charset=MYSQL_CHARSET,
     mysql_collate=MYSQL_COLLATE,
 )

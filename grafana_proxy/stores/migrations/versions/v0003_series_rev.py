@@ -1,4 +1,6 @@
-"""Series revision and newest point time, for the query path's cache of closed buckets.
+"""The query path: series revision and newest point time (the cache of closed buckets), and on SQLite
+the endpoints table clustered by its key (WITHOUT ROWID), so a project's listing reads its rows in uid
+order instead of one table lookup per index entry.
 
 Revision ID: 0003_series_rev
 Revises: 0002
@@ -24,9 +26,15 @@ def upgrade() -> None:
         "UPDATE series SET last_ts = "
         "(SELECT max(rollup_1d.last_ts) FROM rollup_1d WHERE rollup_1d.series_id = series.id)"
     )
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table("endpoints", recreate="always", table_kwargs={"sqlite_with_rowid": False}):
+            pass
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table("endpoints", recreate="always"):
+            pass
     with op.batch_alter_table("series") as batch:
         batch.drop_column("last_ts")
         batch.drop_column("rev")
