@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from grafana_proxy.ingest.config import pipeline_config
+from grafana_proxy.ingest.config import IngestConfig
 from grafana_proxy.ingest.events import parse_batch
 from grafana_proxy.ingest.pipeline import IngestPipeline
 from grafana_proxy.settings import Settings
@@ -64,14 +64,14 @@ def main() -> None:
         settings = Settings(data_dir=data)
         stores = open_stores(settings)
         start = time.perf_counter()
-        pipeline = IngestPipeline(pipeline_config(settings), stores)
+        pipeline = IngestPipeline(IngestConfig.from_settings(settings), stores)
         pipeline.drain(now)
         folded = time.perf_counter() - start
         pipeline.stop()
         close_stores(stores)
         # Direct submit (no HTTP): validation + spool fsync per batch.
         stores = open_stores(settings)
-        pipeline = IngestPipeline(pipeline_config(settings), stores, name="direct")
+        pipeline = IngestPipeline(IngestConfig.from_settings(settings), stores, name="direct")
         start = time.perf_counter()
         for b in batches:
             pipeline.submit(parse_batch("bench2", b, 10_000))

@@ -19,7 +19,7 @@ from grafana_proxy.errors import error_response, install_error_handlers, json_re
 from grafana_proxy.ingest.inbox import InboxWriter
 from grafana_proxy.middleware import BodyLimitMiddleware, RequestLogMiddleware
 from grafana_proxy.observability import IngestSnapshot, install_metrics
-from grafana_proxy.observability.status import read_status, status_path
+from grafana_proxy.observability.status import read_bytes, read_status, status_path
 from grafana_proxy.protocol import infinity, simplejson, simpod
 from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import AuthMode
@@ -84,9 +84,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
 
     runtime.metrics.set_ingest_provider(snapshot)
+    controller = status_path(runtime.ingest.spool_dir, "controller", ".prom")
+    runtime.metrics.set_controller_source(lambda: read_bytes(controller))
     try:
         yield
     finally:
+        runtime.metrics.set_controller_source(None)
         runtime.metrics.set_ingest_provider(None)
         runtime.events = None
         writer.close()

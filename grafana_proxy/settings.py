@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from grafana_proxy.vocabulary import BUILTIN_APPLICATIONS
+
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
@@ -42,8 +44,8 @@ class Settings(BaseSettings):
         description="`keys` (default): every request needs an access key. `none`: no checks, for local "
         "experiments only (the server warns at start-up).",
     )
-    host: str = Field(default="127.0.0.1", description="Address `serve`, `gateway` and `demo-model` bind to.")
-    port: int = Field(default=8080, description="Port `serve` listens on.")
+    host: str = Field(default="127.0.0.1", description="Address the api role (`serve`, `run api`), `gateway` and `demo-model` bind to.")
+    port: int = Field(default=8080, description="Port the api role (`serve`, `run api`) listens on.")
 
     raw_retention_days: float = Field(default=8, description="How long raw time-series points are kept.")
     rollup_10m_retention_days: float = Field(default=35, description="Retention of the 10-minute tier.")
@@ -104,14 +106,14 @@ class Settings(BaseSettings):
     # Monitoring (controller and applications)
     controller_in_serve: bool = Field(
         default=True,
-        description="Run the monitoring controller inside `serve`; set false when `grafana-proxy controller` "
-        "runs as its own process.",
+        description="`serve` starts the controller role; set false when `grafana-proxy run controller` runs "
+        "elsewhere (another machine, or several controllers).",
     )
     monitoring_base_period_minutes: float = Field(
         default=10, gt=0, description="How often the monitoring controller analyses a window (MLRun's base_period)."
     )
     monitoring_applications: list[str] = Field(
-        default=["histogram-data-drift", "system-performance", "model-performance"],
+        default=list(BUILTIN_APPLICATIONS),
         description="Enabled monitoring applications, by name.",
     )
     monitoring_application_paths: list[str] = Field(

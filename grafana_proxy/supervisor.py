@@ -15,6 +15,7 @@ and peak resident memory (``VmHWM`` from ``/proc``), for operators and the bench
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -92,6 +93,7 @@ class Supervisor:
         state_file: Path | None = None,
         out: IO[str] | None = None,
         on_ready: Callable[[], None] | None = None,
+        json_lines: bool = False,
     ) -> None:
         self.children = [_Child(spec) for spec in roles]
         self.state_file = state_file
@@ -99,13 +101,31 @@ class Supervisor:
         self._out_lock = threading.Lock()
         self._stop = threading.Event()
         self._on_ready = on_ready
+        self._json = json_lines
         self.exit_code = 0
 
     # -- output -------------------------------------------------------------------------------------------
 
     def say(self, role: str, line: str) -> None:
+        """One line of the merged stream: the role as a prefix, or as a field of a JSON log line."""
+        if self._json:
+            if line.startswith("{") and line.endswith("}"):
+                line = '{"role":' + json.dumps(role) + "," + line[1:] if len(line) > 2 else json.dumps({"role": role})
+            else:
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+                line = json.dumps(
+                    {
+                        "time": stamp,
+                        "level": "INFO",
+                        "logger": "grafana_proxy.supervisor",
+                        "message": line,
+                        "role": role,
+                    }
+                )
+        else:
+            line = f"{role:<11}| {line}"
         with self._out_lock:
-            self._out.write(f"{role:<11}| {line}\n")
+            self._out.write(line + "\n")
             self._out.flush()
 
     def _pump(self, child: _Child, stream: IO[bytes]) -> None:

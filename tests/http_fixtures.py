@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from grafana_proxy.app import create_app
 from grafana_proxy.model import AppResult, SeriesKind
+from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Point, Stores
 
@@ -95,5 +96,5 @@ def make_keys(stores: Stores) -> Keys:
 
 
 def client_for(settings: Settings, stores: Stores) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, stores), raise_server_exceptions=False) as client:
+    with TestClient(create_app(Runtime.build(settings, stores)), raise_server_exceptions=False) as client:
         yield client

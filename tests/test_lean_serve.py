@@ -1,6 +1,6 @@
-"""The serve process stays lean: answering queries, and a controller walking windows that hold no
-events, never load pandas, pyarrow or scipy; ingest loads pyarrow (to write the Parquet archive) but
-not scipy.
+"""The api role stays lean: answering queries, accepting events and serving /metrics never load pandas,
+pyarrow or scipy; neither does a controller walking windows that hold no events; the ingest role loads
+pyarrow (to write the Parquet archive) but not scipy.
 
 Each library costs tens of MB resident (M1 in benchmarks/RESULTS.md: ``import grafana_proxy.app``
 was 174 MB with them, 93 MB without). A module-level import anywhere on the app's import chain brings
@@ -34,28 +34,25 @@ PROBE = textwrap.dedent(
         return sorted(m for m in HEAVY if m in sys.modules)
 
     from grafana_proxy.app import create_app
+    from grafana_proxy.runtime import Runtime
     from grafana_proxy.settings import Settings
 
     seen["import"] = loaded()
     now = int(time.time() * 1000)
-    if phase == "serve":
-        settings = Settings(data_dir=data, auth="none", monitoring_window_delay_seconds=0)
-        app = create_app(settings)
+    settings = Settings(data_dir=data, auth="none", monitoring_window_delay_seconds=0)
+    runtime = Runtime.build(settings)
+    if phase == "api":
+        app = create_app(runtime)
         seen["create_app"] = loaded()
         from fastapi.testclient import TestClient
-        from grafana_proxy.stores.ground_truth import monitoring_stores
 
-        stores = app.state.stores
-        # An endpoint with two hours of due windows and nothing archived: the controller walks them
-        # (model-performance waits an hour for ground truth, so it has one hour of them).
-        stores.endpoints.upsert("lean", "ep1", {"name": "m", "first_request": now - 7_200_000})
-        _, schedules = monitoring_stores(stores)
+        runtime.stores.endpoints.upsert("lean", "ep1", {"name": "m", "first_request": now - 7_200_000})
         prefix = "/api/grafana-proxy/model-endpoints"
+        events = [{"endpoint_id": "ep1", "timestamp": now - 60_000 + i, "request_id": f"r{i}",
+                   "inputs": [[float(i), 1.0]], "feature_names": ["a", "b"], "outputs": [i % 2], "latency": 900.0}
+                  for i in range(50)]
         with TestClient(app) as client:
-            deadline = time.monotonic() + 60
-            while len(schedules.last_analyzed("lean")) < 3 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            seen["analysed"] = sorted(name for name, _ in schedules.last_analyzed("lean"))
+            seen["events_status"] = client.post("/api/v1/projects/lean/events", json=events).status_code
             body = {"targets": [{"target": "target_endpoint=list_endpoints;project=lean"}],
                     "range": {"from": now - 3_600_000, "to": now}}
             seen["list_endpoints"] = client.post(prefix + "/query", json=body).json()
@@ -63,20 +60,32 @@ PROBE = textwrap.dedent(
             body = {"targets": [{"target": target}], "range": {"from": now - 3_600_000, "to": now}}
             seen["metrics_status"] = client.post(prefix + "/query", json=body).status_code
             seen["search"] = client.post(prefix + "/search", json={"target": "target_endpoint=list_projects"}).json()
+            seen["metrics_scrape"] = client.get("/metrics").status_code
             seen["served"] = loaded()
-    else:
-        settings = Settings(data_dir=data, auth="none", controller_in_serve=False)
-        from fastapi.testclient import TestClient
+    elif phase == "controller":
+        from grafana_proxy.monitoring.controller import build_controller
 
-        app = create_app(settings)
+        # An endpoint with two hours of due windows and nothing archived: the controller walks them
+        # (model-performance waits an hour for ground truth, so it has one hour of them).
+        runtime.stores.endpoints.upsert("lean", "ep1", {"name": "m", "first_request": now - 7_200_000})
+        build_controller(runtime).run_once()
+        seen["analysed"] = sorted(name for name, _ in runtime.stores.schedules.last_analyzed("lean"))
+        seen["walked"] = loaded()
+    else:
+        from grafana_proxy.ingest.pipeline import IngestPipeline
+        from grafana_proxy.ingest.inbox import InboxWriter
+
+        writer = InboxWriter(runtime.ingest.spool_dir, runtime.ingest.spool_segment_bytes, "probe")
         events = [{"endpoint_id": "ep1", "timestamp": now - 60_000 + i, "request_id": f"r{i}",
                    "inputs": [[float(i), 1.0]], "feature_names": ["a", "b"], "outputs": [i % 2], "latency": 900.0}
                   for i in range(50)]
-        with TestClient(app) as client:
-            seen["status"] = client.post("/api/v1/projects/lean/events", json=events).status_code
-        # Leaving the client stopped the pipeline, which folds the spool and flushes the archive.
+        writer.submit_raw("lean", json.dumps(events).encode(), len(events))
+        writer.close()
+        pipeline = IngestPipeline(runtime.ingest, runtime.stores)
+        pipeline.stop()  # folds what the inbox holds and flushes the archive
         seen["archived"] = len(list(data.glob("archive/project=lean/endpoint_id=ep1/date=*/part-*.parquet")))
         seen["ingested"] = loaded()
+    runtime.close()
     print(json.dumps(seen))
     """
 ).replace("__HEAVY__", repr(HEAVY))
@@ -91,21 +100,26 @@ def probe(data_dir: Path, phase: str) -> dict[str, Any]:
     return result
 
 
-def test_serving_queries_and_the_controller_on_empty_windows_load_no_heavy_library(tmp_path: Path) -> None:
-    seen = probe(tmp_path, "serve")
+def test_the_api_role_answers_queries_events_and_metrics_without_heavy_libraries(tmp_path: Path) -> None:
+    seen = probe(tmp_path, "api")
     assert seen["import"] == [], "import grafana_proxy.app"
     assert seen["create_app"] == [], "create_app"
-    # The probe did what it claims: the controller analysed (empty) windows, the queries answered.
-    assert seen["analysed"] == ["histogram-data-drift", "model-performance", "system-performance"]
+    # The probe did what it claims: the events were accepted, the queries and the scrape answered.
+    assert seen["events_status"] == 202
     assert [row[0] for row in seen["list_endpoints"][0]["rows"]] == ["ep1"]
-    assert seen["metrics_status"] == 200
+    assert seen["metrics_status"] == 200 and seen["metrics_scrape"] == 200
     assert seen["search"] == ["lean"]
-    assert seen["served"] == [], "queries and the controller's empty windows"
+    assert seen["served"] == [], "queries, events and /metrics"
+
+
+def test_the_controller_walks_empty_windows_without_heavy_libraries(tmp_path: Path) -> None:
+    seen = probe(tmp_path, "controller")
+    assert seen["analysed"] == ["histogram-data-drift", "model-performance", "system-performance"]
+    assert seen["walked"] == []
 
 
 def test_ingest_writes_the_archive_without_scipy(tmp_path: Path) -> None:
     seen = probe(tmp_path, "ingest")
     assert seen["import"] == []
-    assert seen["status"] == 202
     assert seen["archived"] == 1
     assert "pyarrow" in seen["ingested"] and "scipy" not in seen["ingested"]

@@ -38,8 +38,9 @@ from grafana_proxy.monitoring.drift import (
     choose_tests,
     compare,
 )
+from grafana_proxy.vocabulary import DRIFT_METRICS, GENERAL_DRIFT, HISTOGRAM_DATA_DRIFT
 
-RESULT = "general_drift"
+RESULT = GENERAL_DRIFT
 _UNSAFE = str.maketrans({";": "_", ",": "_"})  # the target grammar splits on these
 
 
@@ -64,7 +65,7 @@ def _name(base: str, segment: str | None) -> str:
 def outputs_of(report: DriftReport, drift_share: float, segment: str | None = None) -> list[Output]:
     """Metrics and results of one report (the whole window, or one segment of it)."""
     out: list[Output] = []
-    for metric in ("tvd_mean", "hellinger_mean", "kld_mean"):
+    for metric in DRIFT_METRICS:
         value = report.aggregates.get(metric)
         if value is not None:
             out.append(MetricValue(_name(metric, segment), value))
@@ -111,7 +112,7 @@ def record_fields(report: DriftReport) -> Mapping[str, Any]:
 
 
 class HistogramDataDrift(MonitoringApplication):
-    name = "histogram-data-drift"
+    name = HISTOGRAM_DATA_DRIFT
 
     def do_tracking(self, context: ApplicationContext) -> list[Output]:
         reference = context.feature_stats

@@ -30,6 +30,8 @@ from grafana_proxy.monitoring.applications import (
     Output,
     ResultValue,
 )
+from grafana_proxy.monitoring.thresholds import classify
+from grafana_proxy.vocabulary import MODEL_PERFORMANCE
 
 if TYPE_CHECKING:  # imported where used: the serve process loads this application at start, before any window
     import pandas as pd
@@ -125,7 +127,7 @@ def regression_metrics(predictions: np.ndarray[Any, Any], labels: np.ndarray[Any
 
 
 class ModelPerformance(MonitoringApplication):
-    name = "model-performance"
+    name = MODEL_PERFORMANCE
 
     def delay_ms(self, params: Mapping[str, Any]) -> int:
         return int(float(params.get("ground_truth_delay_minutes", 60)) * 60_000)
@@ -141,16 +143,11 @@ class ModelPerformance(MonitoringApplication):
             metrics = classification_metrics(
                 [_as_class(v) for v in pairs["prediction"]], [_as_class(v) for v in pairs["label"]]
             )
-            low = context.float_param("accuracy_potential", 0.8)
-            high = context.float_param("accuracy_detected", 0.6)
+            # Accuracy is worse when lower: potential below 0.8, detected below 0.6 by default.
+            potential = context.float_param("accuracy_potential", 0.8)
+            detected = context.float_param("accuracy_detected", 0.6)
             accuracy = metrics["accuracy"]
-            status = (
-                ResultStatus.detected
-                if accuracy < high
-                else ResultStatus.potential_detection
-                if accuracy < low
-                else ResultStatus.no_detection
-            )
+            status = classify(accuracy, potential, detected, lower_is_worse=True)
             out += [MetricValue(k, v) for k, v in metrics.items()]
             out.append(
                 ResultValue(
@@ -172,15 +169,8 @@ class ModelPerformance(MonitoringApplication):
         out += [MetricValue(k, v) for k, v in metrics.items()]
         status = ResultStatus.irrelevant
         if context.param("mae_detected") is not None and context.param("mae_potential") is not None:
-            low, high = context.float_param("mae_potential", 0.0), context.float_param("mae_detected", 0.0)
-            mae = metrics["mae"]
-            status = (
-                ResultStatus.detected
-                if mae >= high
-                else ResultStatus.potential_detection
-                if mae >= low
-                else ResultStatus.no_detection
-            )
+            potential, detected = context.float_param("mae_potential", 0.0), context.float_param("mae_detected", 0.0)
+            status = classify(metrics["mae"], potential, detected)
         out.append(
             ResultValue(
                 "mae",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grafana_proxy.model import ResultKind, ResultStatus
+from grafana_proxy.model import ResultKind
 from grafana_proxy.monitoring.applications import (
     ApplicationContext,
     MetricValue,
@@ -22,26 +22,21 @@ from grafana_proxy.monitoring.applications import (
     Output,
     ResultValue,
 )
-
-
-def classify(value: float, potential: float, detected: float) -> ResultStatus:
-    if value >= detected:
-        return ResultStatus.detected
-    if value >= potential:
-        return ResultStatus.potential_detection
-    return ResultStatus.no_detection
+from grafana_proxy.monitoring.thresholds import classify
+from grafana_proxy.vocabulary import SYSTEM_PERFORMANCE
 
 
 def _pair(ctx: ApplicationContext, stem: str, potential: float, detected: float) -> tuple[float, float]:
-    low = ctx.float_param(f"{stem}_potential{'_us' if stem == 'latency' else ''}", potential)
-    high = ctx.float_param(f"{stem}_detected{'_us' if stem == 'latency' else ''}", detected)
-    if not 0 <= low < high:
-        raise ValueError(f"{stem} thresholds must satisfy 0 <= potential < detected (got {low}, {high})")
-    return low, high
+    """(potential, detected) thresholds of a measure that is worse when higher."""
+    potential = ctx.float_param(f"{stem}_potential{'_us' if stem == 'latency' else ''}", potential)
+    detected = ctx.float_param(f"{stem}_detected{'_us' if stem == 'latency' else ''}", detected)
+    if not 0 <= potential < detected:
+        raise ValueError(f"{stem} thresholds must satisfy 0 <= potential < detected (got {potential}, {detected})")
+    return potential, detected
 
 
 class SystemPerformance(MonitoringApplication):
-    name = "system-performance"
+    name = SYSTEM_PERFORMANCE
 
     def do_tracking(self, context: ApplicationContext) -> list[Output]:
         events = context.events

@@ -13,7 +13,7 @@ from rich.console import Console
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores, StoreUnavailable
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # one error = one line, whatever the width
 out = Console(highlight=False, soft_wrap=True)
 
 

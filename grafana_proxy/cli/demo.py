@@ -98,6 +98,7 @@ def demo(
     supervisor = Supervisor(
         live_roles(settings, plan),
         state_file=status_path(settings.spool_path, "roles"),
+        json_lines=settings.log_json,
         on_ready=lambda: _print(info, plan, settings.monitoring_base_period_minutes),
     )
     code = supervisor.run()

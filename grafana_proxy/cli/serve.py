@@ -61,6 +61,6 @@ def serve(
         )
     prepare(settings)
     roles = serve_roles(settings, host, port, workers)
-    code = Supervisor(roles, state_file=status_path(settings.spool_path, "roles")).run()
+    code = Supervisor(roles, state_file=status_path(settings.spool_path, "roles"), json_lines=settings.log_json).run()
     if code:
         raise typer.Exit(code)

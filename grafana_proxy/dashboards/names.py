@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from grafana_proxy import vocabulary as v
+
 FlavourName = Literal["simplejson", "infinity"]
 FLAVOURS: tuple[FlavourName, ...] = ("simplejson", "infinity")
 
@@ -65,17 +67,15 @@ PERFORMANCE = DashboardId("9CazA-UGz", "Model Monitoring - Performance", "model-
 APPLICATIONS = DashboardId("gVrVlU7Iz", "Model Monitoring - Applications", "model-monitoring-applications")
 ALL_DASHBOARDS: tuple[DashboardId, ...] = (OVERVIEW, DETAILS, PERFORMANCE, APPLICATIONS)
 
-# Series names written by the stream windows (issue 3 §2) and the drift application (issue 3 §5).
-PREDICTIONS_PER_SECOND = "predictions_per_second"
-LATENCY_5M = "latency_avg_5m"
-LATENCY_1H = "latency_avg_1h"
-COUNT_5M = "predictions_count_5m"
-COUNT_1H = "predictions_count_1h"
-ERROR_COUNT = "error_count"
-DRIFT_METRICS = ("tvd_mean", "hellinger_mean", "kld_mean")
-# Written by the stream windows: failed / all requests of the 5-minute window, 0..1.
-ERROR_RATE = "error_rate"
-DRIFT_APP = "histogram-data-drift"
-DRIFT_RESULT = "general_drift"
-# The built-in model-performance application (accuracy/F1 or MAE/RMSE from ground truth).
-MODEL_PERFORMANCE_APP = "model-performance"
+# Series, application and result names the panels ask for: the service's vocabulary.
+PREDICTIONS_PER_SECOND = v.PREDICTIONS_PER_SECOND
+LATENCY_5M = v.LATENCY_AVG_5M
+LATENCY_1H = v.LATENCY_AVG_1H
+COUNT_5M = v.PREDICTIONS_COUNT_5M
+COUNT_1H = v.PREDICTIONS_COUNT_1H
+ERROR_COUNT = v.ERROR_COUNT
+DRIFT_METRICS = v.DRIFT_METRICS
+ERROR_RATE = v.ERROR_RATE
+DRIFT_APP = v.HISTOGRAM_DATA_DRIFT
+DRIFT_RESULT = v.GENERAL_DRIFT
+MODEL_PERFORMANCE_APP = v.MODEL_PERFORMANCE

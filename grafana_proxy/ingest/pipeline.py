@@ -309,7 +309,9 @@ class IngestPipeline:
             self._thread.start()
 
     def stop(self) -> None:
-        """Stop the worker and fold what is spooled (the spool keeps it anyway if this fails)."""
+        """Stop the worker and fold what is spooled (the spool keeps it anyway if this fails). Idempotent."""
+        if self._lock_file.closed:
+            return
         self._stop.set()
         self._wake.set()
         if self._thread is not None:

@@ -17,6 +17,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
+from grafana_proxy import vocabulary as v
 from grafana_proxy.stores.base import Point
 
 WINDOW_5M = 300_000
@@ -176,13 +177,13 @@ class Windows:
             points.extend(
                 Point(name, t, value)
                 for name, value in (
-                    ("predictions_count_5m", live.predictions_count_5m),
-                    ("predictions_count_1h", live.predictions_count_1h),
-                    ("predictions_per_second", live.predictions_per_second),
-                    ("latency_avg_5m", live.latency_avg_5m),
-                    ("latency_avg_1h", live.latency_avg_1h),
-                    ("error_count", float(errors)),
-                    ("error_rate", live.error_rate),
+                    (v.PREDICTIONS_COUNT_5M, live.predictions_count_5m),
+                    (v.PREDICTIONS_COUNT_1H, live.predictions_count_1h),
+                    (v.PREDICTIONS_PER_SECOND, live.predictions_per_second),
+                    (v.LATENCY_AVG_5M, live.latency_avg_5m),
+                    (v.LATENCY_AVG_1H, live.latency_avg_1h),
+                    (v.ERROR_COUNT, float(errors)),
+                    (v.ERROR_RATE, live.error_rate),
                 )
                 if value is not None
             )

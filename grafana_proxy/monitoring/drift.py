@@ -15,7 +15,6 @@ computed from the two sets of stats, so it costs microseconds per feature) → `
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,7 @@ from grafana_proxy.monitoring.distances import (
     check_tests,
 )
 from grafana_proxy.monitoring.stats import FeatureStats, reference_kind, window_stats
+from grafana_proxy.monitoring.thresholds import classify
 
 if TYPE_CHECKING:  # pandas is imported where a window is analysed (monitoring.config imports this module)
     import pandas as pd
@@ -55,13 +55,7 @@ class DriftThresholds:
             )
 
     def classify(self, value: float | None) -> ResultStatus:
-        if value is None or math.isnan(value):
-            return ResultStatus.irrelevant
-        if value >= self.detected:
-            return ResultStatus.detected
-        if value >= self.potential:
-            return ResultStatus.potential_detection
-        return ResultStatus.no_detection
+        return classify(value, self.potential, self.detected)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from grafana_proxy.observability.http import HttpMetricsMiddleware, router
 from grafana_proxy.observability.models import ModelMetrics
 from grafana_proxy.observability.service import IngestProvider, IngestSnapshot, ServiceMetrics
 
@@ -28,5 +27,8 @@ __all__ = ["IngestProvider", "IngestSnapshot", "ModelMetrics", "ServiceMetrics",
 def install_metrics(app: FastAPI, runtime: Runtime) -> None:
     """``/metrics`` and the request middleware on the runtime's metrics. Call it after the other
     middleware is added, so the request metrics see every answer (413s too)."""
+    # Imported here: the HTTP side needs auth, which needs the runtime, which holds these metrics.
+    from grafana_proxy.observability.http import HttpMetricsMiddleware, router
+
     app.include_router(router)
     app.add_middleware(HttpMetricsMiddleware, metrics=runtime.metrics)

@@ -118,7 +118,7 @@ router = APIRouter(tags=["operations"])
 def _render(service: ServiceMetrics, models: ModelMetrics, principal: Principal) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Families(models.families(principal.access)))
-    return generate_latest(service.registry) + generate_latest(registry)
+    return generate_latest(service.registry) + service.controller_exposition() + generate_latest(registry)
 
 
 @router.get(

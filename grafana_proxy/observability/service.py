@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -37,7 +37,6 @@ class IngestSnapshot:
     records wait to be folded into the stores, ``backlog_bytes`` their size when known."""
 
     accepted_events_total: int
-    applied_events_total: int | None = None
     backlog_records: int = 0
     backlog_bytes: int | None = None
 
@@ -73,14 +72,6 @@ class _IngestCollector(Collector):
                 value=snap.backlog_records,
             ),
         ]
-        if snap.applied_events_total is not None:
-            families.append(
-                CounterMetricFamily(
-                    "grafana_proxy_ingest_events_applied",
-                    "Events folded into the stores.",
-                    value=snap.applied_events_total,
-                )
-            )
         if snap.backlog_bytes is not None:
             families.append(
                 GaugeMetricFamily(
@@ -136,29 +127,10 @@ class ServiceMetrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self.controller_runs = Counter(
-            "grafana_proxy_controller_runs",
-            "Monitoring controller runs by outcome.",
-            ["outcome"],
-            registry=r,
-        )
-        self.controller_failures = Counter(
-            "grafana_proxy_controller_application_failures",
-            "Monitoring application invocations that failed.",
-            ["application"],
-            registry=r,
-        )
-        self.controller_duration = Histogram(
-            "grafana_proxy_controller_run_duration_seconds",
-            "Duration of one controller run.",
-            buckets=RUN_BUCKETS,
-            registry=r,
-        )
-        self.controller_last_run = Gauge(
-            "grafana_proxy_controller_last_run_timestamp_seconds",
-            "End of the last controller run (Unix time).",
-            registry=r,
-        )
+        # The controller's metrics live on their own registry: in the controller role they are written to a
+        # status file after each pass, and the api role's /metrics serves that file's text instead.
+        self.controller = ControllerMetrics()
+        self._controller_source: Callable[[], bytes | None] | None = None
         self._ingest = _IngestCollector()
         r.register(self._ingest)
 
@@ -178,12 +150,24 @@ class ServiceMetrics:
 
     def observe_controller_run(self, seconds: float, failed_applications: Iterable[str] = ()) -> None:
         """One finished controller run; ``failed_applications`` names the applications that raised."""
-        failed = list(failed_applications)
-        for application in failed:
-            self.controller_failures.labels(application).inc()
-        self.controller_runs.labels("failed" if failed else "ok").inc()
-        self.controller_duration.observe(seconds)
-        self.controller_last_run.set(time.time())
+        self.controller.observe_run(seconds, failed_applications)
+
+    def set_controller_source(self, source: Callable[[], bytes | None] | None) -> None:
+        """Where the controller's metrics come from at scrape time (another process's exposition text);
+        when it gives None, or none is set, this process's own controller metrics are served."""
+        self._controller_source = source
+
+    def controller_exposition(self) -> bytes:
+        source = self._controller_source
+        if source is not None:
+            try:
+                text = source()
+            except Exception as exc:  # the scrape must still answer with the other metrics
+                logger.warning("controller metrics source failed: %s", type(exc).__name__)
+                text = None
+            if text is not None:
+                return text
+        return self.controller.exposition()
 
     @contextmanager
     def controller_run(self) -> Iterator[list[str]]:
@@ -198,3 +182,41 @@ class ServiceMetrics:
             raise
         finally:
             self.observe_controller_run(time.perf_counter() - started, failed)
+
+
+class ControllerMetrics:
+    """The monitoring controller's runs, on a registry of their own (see ``ServiceMetrics.controller``)."""
+
+    def __init__(self) -> None:
+        self.registry = r = CollectorRegistry(auto_describe=True)
+        self.runs = Counter(
+            "grafana_proxy_controller_runs", "Monitoring controller runs by outcome.", ["outcome"], registry=r
+        )
+        self.failures = Counter(
+            "grafana_proxy_controller_application_failures",
+            "Monitoring application invocations that failed.",
+            ["application"],
+            registry=r,
+        )
+        self.duration = Histogram(
+            "grafana_proxy_controller_run_duration_seconds",
+            "Duration of one controller run.",
+            buckets=RUN_BUCKETS,
+            registry=r,
+        )
+        self.last_run = Gauge(
+            "grafana_proxy_controller_last_run_timestamp_seconds",
+            "End of the last controller run (Unix time).",
+            registry=r,
+        )
+
+    def observe_run(self, seconds: float, failed_applications: Iterable[str] = ()) -> None:
+        failed = list(failed_applications)
+        for application in failed:
+            self.failures.labels(application).inc()
+        self.runs.labels("failed" if failed else "ok").inc()
+        self.duration.observe(seconds)
+        self.last_run.set(time.time())
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,25 +1,46 @@
-"""Small JSON status files a role writes for the others: the ingest role's backlog, read by the api
-role's ``/metrics`` at scrape time. One file per role under ``<spool_dir>/status/``, replaced
-atomically, so a reader sees the previous or the next version, never half of one."""
+"""Small status files a role writes for the others, under ``<spool_dir>/status/``: the ingest role's
+backlog (JSON) and the controller's metrics (Prometheus text), read by the api role's ``/metrics`` at
+scrape time, and the supervisor's roles (JSON). Each is replaced atomically, so a reader sees the
+previous or the next version, never half of one."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+log = logging.getLogger(__name__)
 
-def status_path(spool_dir: Path, role: str) -> Path:
-    return spool_dir / "status" / f"{role}.json"
+
+def status_path(spool_dir: Path, role: str, suffix: str = ".json") -> Path:
+    return spool_dir / "status" / f"{role}{suffix}"
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Best effort: a status file is a report, so a full or read-only disk skips it (the next write
+    retries) instead of stopping the role that writes it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as error:
+        log.debug("status file %s not written: %s", path, error.strerror)
+        tmp.unlink(missing_ok=True)
+
+
+def read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def write_status(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_bytes(orjson.dumps(data))
-    os.replace(tmp, path)
+    write_bytes(path, orjson.dumps(data))
 
 
 def read_status(path: Path) -> dict[str, Any] | None:

@@ -16,8 +16,7 @@ from grafana_proxy.auth import Principal, PrincipalDep
 from grafana_proxy.deps import RuntimeDep
 from grafana_proxy.model import TimeRange
 from grafana_proxy.protocol.timerange import resolve_range, resolve_step
-from grafana_proxy.settings import Settings
-from grafana_proxy.stores.base import Stores
+from grafana_proxy.runtime import Runtime
 from grafana_proxy.targets.base import Annotation, Frame, QueryContext, Target
 from grafana_proxy.targets.params import (
     check_keys,
@@ -37,9 +36,7 @@ _T = TypeVar("_T")
 class RequestScope:
     """What every target of one request shares."""
 
-    settings: Settings
-    stores: Stores
-    registry: TargetRegistry
+    runtime: Runtime
     principal: Principal
     range_sources: Sequence[tuple[str, Mapping[str, Any] | None]] = ()
     interval_ms: float | None = None
@@ -47,6 +44,10 @@ class RequestScope:
     filters: Sequence[Mapping[str, Any]] = ()
     extra_params: Mapping[str, str] | None = None  # e.g. /rows query parameters
     observer: TargetObserver | None = None
+
+    @property
+    def registry(self) -> TargetRegistry:
+        return self.runtime.targets
 
 
 def target_params(text: str | None, payload: Mapping[str, Any] | None) -> dict[str, str]:
@@ -63,14 +64,15 @@ def target_params(text: str | None, payload: Mapping[str, Any] | None) -> dict[s
 def _context(scope: RequestScope, params: dict[str, str], time_range: TimeRange | None = None) -> QueryContext:
     sources = [*scope.range_sources, ("target", params), ("query", scope.extra_params)]
     time_range = time_range or resolve_range(*sources)
-    default_points = scope.max_data_points or scope.settings.default_max_data_points
-    step, points = resolve_step(time_range, scope.interval_ms, default_points, scope.settings.max_points_per_series)
+    settings = scope.runtime.settings
+    default_points = scope.max_data_points or settings.default_max_data_points
+    step, points = resolve_step(time_range, scope.interval_ms, default_points, settings.max_points_per_series)
     return QueryContext(
         params=params,
         time_range=time_range,
         step_ms=step,
         max_points=points,
-        stores=scope.stores,
+        stores=scope.runtime.stores,
         access=scope.principal.access,
         filters=scope.filters,
     )
@@ -123,13 +125,7 @@ def run_annotations(scope: RequestScope, params: dict[str, str]) -> list[Annotat
 async def base_scope(runtime: RuntimeDep, principal: PrincipalDep) -> RequestScope:
     """The request-independent part of a scope; routes add the body's range and resolution. Async: no
     thread-pool hop for what only reads attributes."""
-    return RequestScope(
-        settings=runtime.settings,
-        stores=runtime.stores,
-        registry=runtime.targets,
-        principal=principal,
-        observer=runtime.metrics.observe_target,
-    )
+    return RequestScope(runtime=runtime, principal=principal, observer=runtime.metrics.observe_target)
 
 
 ScopeDep = Annotated[RequestScope, Depends(base_scope)]

@@ -11,22 +11,24 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from grafana_proxy import vocabulary as v
 from grafana_proxy.model import AppResult, ResultKind, ResultStatus
 from grafana_proxy.monitoring.binning import FloatArray
 from grafana_proxy.monitoring.drift import DriftThresholds
+from grafana_proxy.monitoring.thresholds import classify
 from grafana_proxy.seeding.features import WindowDrift
 
 IntArray = npt.NDArray[np.int64]
 
 WINDOW_MS = 600_000  # MLRun 1.7's default controller base period: 10 minutes
-DRIFT_APP = "histogram-data-drift"
-DRIFT_RESULT = "general_drift"
-PERF_APP = "system-performance"
+DRIFT_APP = v.HISTOGRAM_DATA_DRIFT
+DRIFT_RESULT = v.GENERAL_DRIFT
+PERF_APP = v.SYSTEM_PERFORMANCE
 PERF_RESULT = "latency"
 # Window latency / the endpoint's typical latency at which the performance app raises its status.
 LATENCY_POTENTIAL_RATIO = 1.6
 LATENCY_DETECTED_RATIO = 2.5
-MODEL_APP = "model-performance"
+MODEL_APP = v.MODEL_PERFORMANCE
 # The model-performance app's defaults: ground truth is joined an hour after a window ends, accuracy
 # below 0.8 is a potential problem, below 0.6 a detected one.
 GROUND_TRUTH_DELAY_MS = 3_600_000
@@ -114,11 +116,7 @@ def latency_results(uid: str, win: Windows, counts: FloatArray, latency_us: Floa
     out = []
     for i in np.flatnonzero(has_data):
         ratio = float(mean[i]) / baseline
-        status = ResultStatus.no_detection
-        if ratio >= LATENCY_DETECTED_RATIO:
-            status = ResultStatus.detected
-        elif ratio >= LATENCY_POTENTIAL_RATIO:
-            status = ResultStatus.potential_detection
+        status = classify(ratio, LATENCY_POTENTIAL_RATIO, LATENCY_DETECTED_RATIO)
         out.append(
             AppResult(
                 endpoint_uid=uid,
@@ -154,11 +152,7 @@ def performance_results(
     for i in np.flatnonzero(due):
         if classifier:
             value = round(float(accuracy[i]), 4)
-            status = ResultStatus.no_detection
-            if value < ACCURACY_DETECTED:
-                status = ResultStatus.detected
-            elif value < ACCURACY_POTENTIAL:
-                status = ResultStatus.potential_detection
+            status = classify(value, ACCURACY_POTENTIAL, ACCURACY_DETECTED, lower_is_worse=True)
             name, extra = "accuracy", {"accuracy": value, "task": "classification"}
         else:
             value = round(float(1.0 - accuracy[i]) * 10.0, 4)  # in the target's units; only the trend matters

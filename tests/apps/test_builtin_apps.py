@@ -17,7 +17,6 @@ from grafana_proxy.monitoring.applications import ApplicationContext, EndpointUp
 from grafana_proxy.monitoring.config import MonitoringConfig
 from grafana_proxy.monitoring.drift import Segment, choose_tests
 from grafana_proxy.stores.base import Stores
-from grafana_proxy.stores.ground_truth import monitoring_stores
 
 REFERENCE = {"x": {"count": 100, "mean": 5.0, "hist": [[50, 50], [0.0, 5.0, 10.0]]}}
 
@@ -37,7 +36,7 @@ def context(
         labels=labels or {},
         model_class=model_class,
     )
-    ground_truth = monitoring_stores(stores)[0] if stores is not None else None
+    ground_truth = stores.ground_truth if stores is not None else None
     merged = MonitoringConfig().params_for("p") | (params or {})
     return ApplicationContext("p", "app", Window(events, record), 0, 600_000, merged, ground_truth)
 
@@ -129,7 +128,7 @@ def test_model_performance_classifier_joins_ground_truth(sqlite_stores: Stores) 
             "output": ["1", "0", "1", '["1"]', "1"],
         }
     )
-    monitoring_stores(sqlite_stores)[0].write(
+    sqlite_stores.ground_truth.write(
         "p",
         [
             GroundTruth("a", 1, 1),
@@ -152,7 +151,7 @@ def test_model_performance_classifier_joins_ground_truth(sqlite_stores: Stores) 
 
 def test_model_performance_regressor(sqlite_stores: Stores) -> None:
     events = pd.DataFrame({"request_id": ["a", "b"], "row": [0, 0], "prediction": [2.5, 4.0], "output": ["2.5", "4"]})
-    monitoring_stores(sqlite_stores)[0].write("p", [GroundTruth("a", 2.0, 1), GroundTruth("b", 1.0, 1)])
+    sqlite_stores.ground_truth.write("p", [GroundTruth("a", 2.0, 1), GroundTruth("b", 1.0, 1)])
     named = by_name(
         ModelPerformance().do_tracking(context(events, params={"task": "regression"}, stores=sqlite_stores))
     )

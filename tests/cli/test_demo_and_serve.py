@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from grafana_proxy.seeding.demo import DATASOURCE_PATH, KEY_HEADER, datasource_url, prepare_demo
+from grafana_proxy.demo.setup import DATASOURCE_PATH, KEY_HEADER, datasource_url, prepare_demo
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.engine import close_stores, open_stores
 

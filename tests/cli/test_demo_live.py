@@ -18,8 +18,8 @@ import httpx
 import orjson
 
 from grafana_proxy.archive import read_window
-from grafana_proxy.ingest.config import pipeline_config
-from grafana_proxy.seeding.live import LIVE_PROJECT
+from grafana_proxy.demo.live import LIVE_PROJECT
+from grafana_proxy.ingest.config import IngestConfig
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.engine import close_stores, open_stores
 from tests.servers import free_port
@@ -139,7 +139,7 @@ def test_demo_runs_the_live_pipeline_and_stops_on_sigterm(tmp_path: Path) -> Non
     try:
         record = stores.endpoints.get(LIVE_PROJECT, row["endpoint_id"])
         assert record is not None and record.feature_stats  # registered with the model's reference
-        frame = read_window(pipeline_config(settings).archive_url, LIVE_PROJECT, record.uid, 0, 2**42)
+        frame = read_window(IngestConfig.from_settings(settings).archive_url, LIVE_PROJECT, record.uid, 0, 2**42)
         assert len(frame) >= 20 and (frame["latency"] > 0).all()
     finally:
         close_stores(stores)

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from grafana_proxy.app import create_app
 from grafana_proxy.dashboards import names as n
+from grafana_proxy.runtime import Runtime
 from grafana_proxy.seeding.seeder import SeedOptions, seed_project
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.engine import close_stores, open_stores
@@ -38,7 +39,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
     try:
         seed_project(stores, SeedOptions(project=PROJECT, endpoints=5, days=2, step_seconds=300, seed=11))
         key = stores.keys.create("grafana", None, "read")[1]
-        with TestClient(create_app(settings, stores)) as http:
+        with TestClient(create_app(Runtime.build(settings, stores))) as http:
             yield http, {"X-V3io-Session-Key": key}
     finally:
         close_stores(stores)

@@ -22,7 +22,9 @@ from grafana_proxy.cli.main import app as cli_app
 from grafana_proxy.demo_model import FEATURES, create_demo_model_app
 from grafana_proxy.gateway.run import build_gateway
 from grafana_proxy.ingest.events import endpoint_uid
+from grafana_proxy.ingest.pipeline import IngestPipeline
 from grafana_proxy.monitoring.stats import reference_stats
+from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.engine import close_stores, open_stores
 from grafana_proxy.traffic import TrafficReport, run_traffic, training_frame
@@ -88,12 +90,16 @@ def test_traffic_through_the_gateway_shows_drift_in_the_datasource(backend_url: 
     write_key = stores.keys.create("writer", [PROJECT], "write")[1]
     uid = endpoint_uid(PROJECT, f"{PROJECT}/{FUNCTION}", "classifier")
     traffic: list[TrafficReport] = []
+    runtime = Runtime.build(settings, stores)
+    # The ingest role, in a thread here: it folds what the gateway records into its inbox.
+    ingest = IngestPipeline(runtime.ingest, stores)
+    ingest.start()
     try:
         with (
             serve_in_thread(create_demo_model_app()) as model_url,
-            serve_in_thread(create_app(settings, stores)) as serve_url,
+            serve_in_thread(create_app(runtime)) as serve_url,
         ):
-            gateway = build_gateway(settings, stores, model_url, PROJECT, "gateway-e2e", function=FUNCTION)
+            gateway = build_gateway(runtime, model_url, PROJECT, function=FUNCTION)
             with serve_in_thread(gateway.app) as gateway_url:
                 start_ms = int(time.time() * 1000)
                 sender = threading.Thread(
@@ -111,7 +117,8 @@ def test_traffic_through_the_gateway_shows_drift_in_the_datasource(backend_url: 
                     assert put.status_code == 200, put.text
                 sender.join(TRAFFIC_S + 30)
                 assert not sender.is_alive()
-            # The gateway has stopped: its queue is spooled and its spool folded into the stores.
+            # The gateway has stopped: its queue is in its inbox; the ingest role folds the rest.
+            ingest.stop()
             drift_ms = start_ms + int(DRIFT_AFTER_S * 1000)
             end_ms = int(time.time() * 1000)
             time.sleep(max(0.0, (end_ms // 3000 + 1) * 3000 - time.time() * 1000) / 1000)  # last window over
@@ -125,6 +132,7 @@ def test_traffic_through_the_gateway_shows_drift_in_the_datasource(backend_url: 
                 http.headers[KEY_HEADER] = read_key
                 check_datasource(http, uid, start_ms - 60_000, int(time.time() * 1000) + 60_000, drift_ms)
     finally:
+        ingest.stop()
         close_stores(stores)
     (report,) = traffic
     assert report.sent >= RATE * TRAFFIC_S * 0.8 and report.drifted > 0 and 0 < report.failed < report.sent / 5

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from grafana_proxy.archive import read_window
-from grafana_proxy.ingest.config import pipeline_config
+from grafana_proxy.ingest.config import IngestConfig
 from grafana_proxy.ingest.events import parse_batch
 from grafana_proxy.ingest.pipeline import IngestPipeline
 from grafana_proxy.ingest.spool import Spool, SpoolReader
@@ -75,7 +75,8 @@ def _refused_properly(reply: httpx.Response) -> bool:
 
 
 def _check_stores(data_dir: Path, acked: set[str]) -> None:
-    with sqlite3.connect(data_dir / "grafana-proxy.db") as db:
+    # immutable: a cleanly closed WAL database leaves no -shm file, and a read-only directory can't get one.
+    with sqlite3.connect(f"file:{data_dir / 'grafana-proxy.db'}?immutable=1", uri=True) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     frame = pd.read_parquet(data_dir / "archive")
     counts = Counter(frame["request_id"])
@@ -148,7 +149,7 @@ def test_archive_volume_full_for_a_while_delays_the_fold_but_loses_nothing(
     state rebuild fails too; then space comes back. Every event must still reach the archive and the
     endpoint record (window flushes are rare here, so the record is only written after the outage)."""
     config = dataclasses.replace(
-        pipeline_config(Settings(data_dir=tmp_path / "data", archive_url=str(small_tmpfs / "archive"))),
+        IngestConfig.from_settings(Settings(data_dir=tmp_path / "data", archive_url=str(small_tmpfs / "archive"))),
         archive_batch_seconds=0.3,
         window_period_seconds=3600,
     )

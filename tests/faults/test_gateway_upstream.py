@@ -17,7 +17,7 @@ import pytest
 from grafana_proxy.archive import read_window
 from grafana_proxy.gateway.proxy import GatewayOptions, create_gateway_app
 from grafana_proxy.gateway.recorder import CallRecorder
-from grafana_proxy.ingest.config import pipeline_config
+from grafana_proxy.ingest.config import IngestConfig
 from grafana_proxy.ingest.events import endpoint_uid
 from grafana_proxy.ingest.pipeline import IngestPipeline
 from grafana_proxy.settings import Settings
@@ -144,7 +144,7 @@ CASES = {
 def _gateway_round(
     tmp_path: Path, stores: Stores, upstream: Callable[[], object], name: str
 ) -> tuple[list[httpx.Response], list[float], object]:
-    config = pipeline_config(Settings(data_dir=tmp_path / name))
+    config = IngestConfig.from_settings(Settings(data_dir=tmp_path / name))
     pipeline = IngestPipeline(config, stores, name=f"gateway-{name}")
     recorder = CallRecorder(pipeline, "gw", "svc", "m", queue_size=100)
     replies, seconds = [], []

@@ -16,7 +16,7 @@ from grafana_proxy.demo_model import create_demo_model_app
 from grafana_proxy.gateway.proxy import GatewayOptions, create_gateway_app
 from grafana_proxy.gateway.recorder import CallRecorder
 from grafana_proxy.gateway.table import CallTable
-from grafana_proxy.ingest.config import pipeline_config
+from grafana_proxy.ingest.config import IngestConfig
 from grafana_proxy.ingest.events import endpoint_uid
 from grafana_proxy.ingest.pipeline import IngestPipeline
 from grafana_proxy.settings import Settings
@@ -53,7 +53,7 @@ class Gateway:
 
 @pytest.fixture
 def gateway(tmp_path: Path, sqlite_stores: Stores) -> Iterator[Gateway]:
-    config = pipeline_config(Settings(data_dir=tmp_path / "gw"))
+    config = IngestConfig.from_settings(Settings(data_dir=tmp_path / "gw"))
     pipeline = IngestPipeline(config, sqlite_stores, name="gateway-test")
     table_url = f"sqlite:///{tmp_path / 'audit.db'}"
     table = CallTable(table_url, "classifier_monitor")
@@ -126,7 +126,7 @@ def test_upstream_slow_is_504_and_down_is_502_both_recorded(
     assert slow.status_code == 504
     assert slow.json()["error"] == "upstream timeout" and "did not answer" in slow.json()["message"]
 
-    config = pipeline_config(Settings(data_dir=tmp_path / "gw2"))
+    config = IngestConfig.from_settings(Settings(data_dir=tmp_path / "gw2"))
     pipeline = IngestPipeline(config, sqlite_stores, name="gateway-down")
     recorder = CallRecorder(pipeline, "gw", "demo", "m", queue_size=1)
     dead = f"http://127.0.0.1:{free_port()}"

@@ -14,22 +14,24 @@ import uvicorn
 from fastapi import FastAPI
 
 from grafana_proxy.app import create_app
-from grafana_proxy.ingest.config import pipeline_config
+from grafana_proxy.deps import runtime_of
 from grafana_proxy.ingest.pipeline import IngestPipeline
+from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import AuthMode, Settings
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    runtime = runtime_of(app)
     config = dataclasses.replace(
-        pipeline_config(app.state.settings),
+        runtime.ingest,
         archive_batch_events=300,
         archive_batch_seconds=0.3,
         window_period_seconds=0.2,
     )
-    pipeline = IngestPipeline(config, app.state.stores)
+    pipeline = IngestPipeline(config, runtime.stores)
     pipeline.start()
-    app.state.ingest = pipeline
+    runtime.events = pipeline  # accepted batches go straight into the pipeline's spool
     try:
         yield
     finally:
@@ -38,8 +40,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def main() -> None:
     data_dir, port = Path(sys.argv[1]), int(sys.argv[2])
-    app = create_app(Settings(data_dir=data_dir, auth=AuthMode.none, controller_in_serve=False))
-    app.router.lifespan_context = lifespan  # the same pipeline as serve's, with smaller batches
+    app = create_app(Runtime.build(Settings(data_dir=data_dir, auth=AuthMode.none)))
+    app.router.lifespan_context = lifespan  # the ingest role's pipeline in this process, with smaller batches
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 

@@ -9,6 +9,9 @@ from fastapi.testclient import TestClient
 
 from grafana_proxy.app import create_app
 from grafana_proxy.archive import read_window
+from grafana_proxy.ingest.config import IngestConfig
+from grafana_proxy.ingest.pipeline import IngestPipeline
+from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 from tests.http_fixtures import Keys, make_keys
@@ -22,11 +25,26 @@ def keys(sqlite_stores: Stores) -> Keys:
 
 
 @pytest.fixture
-def client(tmp_path: Path, sqlite_stores: Stores) -> Iterator[TestClient]:
-    # create_app mounts the events API and runs the ingest pipeline in its lifespan.
-    app = create_app(Settings(data_dir=tmp_path / "data", controller_in_serve=False), sqlite_stores)
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def client(settings: Settings, sqlite_stores: Stores) -> Iterator[TestClient]:
+    # create_app mounts the events API; its lifespan opens this process's inbox (no fold in the api role).
+    app = create_app(Runtime.build(settings, sqlite_stores))
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def ingest(settings: Settings, sqlite_stores: Stores) -> Iterator[IngestPipeline]:
+    """The ingest role's pipeline on the same spool directory: it folds what the api accepted."""
+    pipeline = IngestPipeline(IngestConfig.from_settings(settings), sqlite_stores)
+    try:
+        yield pipeline
+    finally:
+        pipeline.stop()
 
 
 def _event(i: int, **extra: object) -> dict[str, object]:
@@ -34,28 +52,30 @@ def _event(i: int, **extra: object) -> dict[str, object]:
 
 
 def test_accepted_batch_is_durable_and_lands_in_the_stores(
-    client: TestClient, keys: Keys, sqlite_stores: Stores
+    client: TestClient, keys: Keys, sqlite_stores: Stores, ingest: IngestPipeline
 ) -> None:
     reply = client.post(
         "/api/v1/projects/alpha/events", json=[_event(i) for i in range(10)], headers=keys.header(keys.all_write)
     )
     assert reply.status_code == 202, reply.text
     assert reply.json() == {"accepted": 10, "durable": True}
-    pipeline = client.app.state.ingest  # type: ignore[attr-defined]
-    pipeline.drain()
-    assert len(read_window(pipeline.config.archive_url, "alpha", "ep1", NOW - 10_000, NOW + 10_000)) == 10
+    assert sqlite_stores.endpoints.get("alpha", "ep1") is None  # the api role folds nothing itself
+    ingest.drain()
+    assert len(read_window(ingest.config.archive_url, "alpha", "ep1", NOW - 10_000, NOW + 10_000)) == 10
     record = sqlite_stores.endpoints.get("alpha", "ep1")
     assert record is not None and record.last_request == NOW - 1000 + 9
 
 
-def test_one_bad_event_refuses_the_whole_batch(client: TestClient, keys: Keys, sqlite_stores: Stores) -> None:
+def test_one_bad_event_refuses_the_whole_batch(
+    client: TestClient, keys: Keys, sqlite_stores: Stores, ingest: IngestPipeline
+) -> None:
     batch = {"events": [_event(0), _event(1, latency="slow"), _event(2, timestamp="never")]}
     reply = client.post("/api/v1/projects/alpha/events", json=batch, headers=keys.header(keys.all_write))
     assert reply.status_code == 400
     body = reply.json()
     assert (body["index"], body["field"], body["error"]) == (1, "latency", "invalid event")
     assert body["message"].startswith("event 1: field 'latency'")
-    client.app.state.ingest.drain()  # type: ignore[attr-defined]
+    ingest.drain()
     assert sqlite_stores.endpoints.get("alpha", "ep1") is None
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from grafana_proxy.archive import read_window
-from grafana_proxy.ingest.config import PipelineConfig
+from grafana_proxy.ingest.config import IngestConfig
 from grafana_proxy.ingest.events import endpoint_uid, parse_batch
 from grafana_proxy.ingest.pipeline import IngestPipeline, SpoolLocked
 from grafana_proxy.model import SeriesKind, TimeRange
@@ -97,14 +97,12 @@ def test_positional_inputs_take_the_registered_feature_names(pipeline: IngestPip
     assert record is not None and record.error_count == 8  # counts on from what the record held
 
 
-def test_a_second_process_cannot_share_a_spool(
-    pipeline: IngestPipeline, config: PipelineConfig, stores: Stores
-) -> None:
+def test_a_second_process_cannot_share_a_spool(pipeline: IngestPipeline, config: IngestConfig, stores: Stores) -> None:
     with pytest.raises(SpoolLocked):
         IngestPipeline(config, stores)
 
 
-def test_reopening_replays_what_was_spooled_but_not_folded(config: PipelineConfig, stores: Stores) -> None:
+def test_reopening_replays_what_was_spooled_but_not_folded(config: IngestConfig, stores: Stores) -> None:
     first = IngestPipeline(config, stores)
     first.submit(parse_batch("proj", _events(range(30)), 1000))
     # Simulate a crash: nothing folded, the lock released by the dying process.

@@ -18,7 +18,6 @@ from grafana_proxy.monitoring.applications import MonitoringApplication
 from grafana_proxy.monitoring.config import MonitoringConfig
 from grafana_proxy.monitoring.controller import Controller, WindowReader
 from grafana_proxy.stores.base import Stores
-from grafana_proxy.stores.ground_truth import monitoring_stores
 
 MINUTE = 60_000
 PERIOD = 10 * MINUTE
@@ -71,7 +70,7 @@ def controller_factory(stores: Stores, archive_url: str) -> MakeController:
         **config: Any,
     ) -> Controller:
         config.setdefault("window_delay_seconds", 60)
-        ground_truth, schedules = monitoring_stores(stores)
+        ground_truth, schedules = (stores.ground_truth, stores.schedules)
         return Controller(
             stores,
             schedules,

@@ -154,7 +154,6 @@ def test_days_without_archived_events_are_skipped_without_reading_windows(
     from grafana_proxy.archive.reader import archived_days, read_archived_window
     from grafana_proxy.monitoring.config import MonitoringConfig
     from grafana_proxy.monitoring.controller import Controller
-    from grafana_proxy.stores.ground_truth import monitoring_stores
 
     day = 86_400_000
     sqlite_stores.endpoints.upsert(P, UID, {"name": UID, "first_request": T0 - 3 * day})
@@ -165,7 +164,7 @@ def test_days_without_archived_events_are_skipped_without_reading_windows(
         reads.append(start)
         return read_archived_window(archive_url, project, uid, start, end)
 
-    ground_truth, schedules = monitoring_stores(sqlite_stores)
+    ground_truth, schedules = (sqlite_stores.ground_truth, sqlite_stores.schedules)
     controller = Controller(
         sqlite_stores,
         schedules,

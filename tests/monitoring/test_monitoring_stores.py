@@ -6,11 +6,10 @@ import pytest
 
 from grafana_proxy.model import GroundTruth
 from grafana_proxy.stores.base import Stores
-from grafana_proxy.stores.ground_truth import monitoring_stores
 
 
 def test_ground_truth_round_trip_and_replace(stores: Stores) -> None:
-    ground_truth, _ = monitoring_stores(stores)
+    ground_truth, _ = (stores.ground_truth, stores.schedules)
     written = ground_truth.write("p", [GroundTruth("r1", 1, 1000, "ep"), GroundTruth("r2", ["a", "b"], 1001)])
     assert written == 2
     ground_truth.write("p", [GroundTruth("r1", 0, 2000, "ep")])
@@ -23,13 +22,13 @@ def test_ground_truth_round_trip_and_replace(stores: Stores) -> None:
 
 
 def test_ground_truth_refuses_empty_request_id(stores: Stores) -> None:
-    ground_truth, _ = monitoring_stores(stores)
+    ground_truth, _ = (stores.ground_truth, stores.schedules)
     with pytest.raises(ValueError, match="request_id"):
         ground_truth.write("p", [GroundTruth("", 1, 1)])
 
 
 def test_schedule_only_moves_forward(stores: Stores) -> None:
-    _, schedules = monitoring_stores(stores)
+    _, schedules = (stores.ground_truth, stores.schedules)
     assert schedules.last_analyzed("p") == {}
     schedules.advance("p", "histogram-data-drift", "ep", 600_000)
     schedules.advance("p", "histogram-data-drift", "ep", 300_000)

@@ -3,7 +3,6 @@ route template, the ingest and controller hooks, and per-endpoint model metrics 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +11,11 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from grafana_proxy.app import create_app
+from grafana_proxy.deps import runtime_of
 from grafana_proxy.model import SeriesKind
-from grafana_proxy.observability import IngestSnapshot, model_metrics, service_metrics, set_ingest_provider
+from grafana_proxy.observability import IngestSnapshot
 from grafana_proxy.observability.models import ModelMetrics
+from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Point, Stores
 from grafana_proxy.targets.base import Access
@@ -44,8 +45,7 @@ def seeded(sqlite_stores: Stores) -> Keys:
 @pytest.fixture
 def client(sqlite_stores: Stores, seeded: Keys, tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(
-        # No in-process controller: the hook tests count controller runs exactly.
-        create_app(Settings(data_dir=tmp_path, max_body_bytes=1000, controller_in_serve=False), sqlite_stores),
+        create_app(Runtime.build(Settings(data_dir=tmp_path, max_body_bytes=1000), sqlite_stores)),
         raise_server_exceptions=False,
     ) as test_client:
         yield test_client
@@ -115,17 +115,15 @@ def test_model_metrics_per_endpoint_from_the_stores(client: TestClient, seeded: 
     )
 
 
-def test_ingest_controller_and_prediction_hooks(client: TestClient, seeded: Keys) -> None:
-    app = client.app
-    set_ingest_provider(app, lambda: IngestSnapshot(accepted_events_total=1234, backlog_records=7, backlog_bytes=99))  # type: ignore[arg-type]
-    metrics = service_metrics(app)  # type: ignore[arg-type]
+def test_ingest_and_controller_hooks(client: TestClient, seeded: Keys) -> None:
+    metrics = runtime_of(client.app).metrics  # type: ignore[arg-type]
+    metrics.set_controller_source(None)  # this process's own controller metrics, not the controller role's file
+    metrics.set_ingest_provider(lambda: IngestSnapshot(accepted_events_total=1234, backlog_records=7, backlog_bytes=99))
     with metrics.controller_run() as failed:
         failed.append("histogram-data-drift")
     with pytest.raises(RuntimeError), metrics.controller_run():
         raise RuntimeError("the controller crashed")
     metrics.observe_controller_run(1.5)
-    model_metrics(app).observe_predictions("alpha", "ep1", 3, latencies_us=[800, 20_000, 3_000_000], errors=1)  # type: ignore[arg-type]
-    model_metrics(app).observe_predictions("beta", "ep9", 5)  # type: ignore[arg-type]
     found = samples(client.get("/metrics", headers={"X-V3io-Access-Key": seeded.alpha_read}).text)
     assert value(found, "grafana_proxy_ingest_events_accepted_total") == 1234
     assert value(found, "grafana_proxy_ingest_backlog_records") == 7
@@ -134,24 +132,17 @@ def test_ingest_controller_and_prediction_hooks(client: TestClient, seeded: Keys
     assert value(found, "grafana_proxy_controller_runs_total", outcome="ok") == 1
     assert value(found, "grafana_proxy_controller_application_failures_total", application="controller") == 1
     assert value(found, "grafana_proxy_controller_run_duration_seconds_count") == 3
-    ep1 = {"project": "alpha", "endpoint_id": "ep1", "endpoint_name": "churn"}
-    assert value(found, "model_endpoint_predictions_total", **ep1) == 3
-    assert value(found, "model_endpoint_prediction_errors_total", **ep1) == 1
-    assert value(found, "model_endpoint_latency_seconds_bucket", **ep1, le="0.001") == 1
-    assert value(found, "model_endpoint_latency_seconds_bucket", **ep1, le="0.025") == 2
-    assert value(found, "model_endpoint_latency_seconds_bucket", **ep1, le="+Inf") == 3
-    assert value(found, "model_endpoint_latency_seconds_sum", **ep1) == pytest.approx(3.0208)
     assert not any(dict(labels).get("project") == "beta" for _, labels in found)  # an alpha-only key
     # A provider that fails drops its own samples, never the scrape.
-    set_ingest_provider(app, lambda: 1 / 0)  # type: ignore[arg-type, return-value]
+    metrics.set_ingest_provider(lambda: 1 / 0)  # type: ignore[arg-type, return-value]
     response = client.get("/metrics", headers={"X-V3io-Access-Key": seeded.alpha_read})
     assert response.status_code == 200 and "grafana_proxy_ingest_backlog_records" not in response.text
 
 
 def test_two_apps_in_one_process_keep_separate_registries(sqlite_stores: Stores, seeded: Keys, tmp_path: Path) -> None:
     key = {"X-V3io-Session-Key": seeded.all_read}
-    first = TestClient(create_app(Settings(data_dir=tmp_path / "one"), sqlite_stores))
-    second = TestClient(create_app(Settings(data_dir=tmp_path / "two"), sqlite_stores))
+    first = TestClient(create_app(Runtime.build(Settings(data_dir=tmp_path / "one"), sqlite_stores)))
+    second = TestClient(create_app(Runtime.build(Settings(data_dir=tmp_path / "two"), sqlite_stores)))
     with first, second:
         for _ in range(5):
             first.get(PREFIX, headers=key)
@@ -163,10 +154,12 @@ def test_two_apps_in_one_process_keep_separate_registries(sqlite_stores: Stores,
 
 
 def test_metrics_need_a_key_unless_public(sqlite_stores: Stores, seeded: Keys, tmp_path: Path) -> None:
-    with TestClient(create_app(Settings(data_dir=tmp_path), sqlite_stores)) as private:
+    with TestClient(create_app(Runtime.build(Settings(data_dir=tmp_path), sqlite_stores))) as private:
         assert private.get("/metrics").status_code == 401
         assert private.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
-    with TestClient(create_app(Settings(data_dir=tmp_path, metrics_public=True), sqlite_stores)) as public:
+    with TestClient(
+        create_app(Runtime.build(Settings(data_dir=tmp_path, metrics_public=True), sqlite_stores))
+    ) as public:
         response = public.get("/metrics")
         assert response.status_code == 200 and 'project="beta"' in response.text
 
@@ -190,30 +183,3 @@ def test_store_reads_are_cached_for_the_ttl(sqlite_stores: Stores, seeded: Keys)
     assert "new" not in endpoints()  # within the TTL: the earlier read
     now[0] = 10.5
     assert "new" in endpoints()
-
-
-def test_the_serve_process_reports_ingest_and_controller_runs(
-    sqlite_stores: Stores, seeded: Keys, tmp_path: Path
-) -> None:
-    """The pipeline and the controller running in the app feed /metrics (not only hooks a caller could set)."""
-    with TestClient(create_app(Settings(data_dir=tmp_path), sqlite_stores)) as client:
-        _ingest_and_controller_reported(client, seeded)
-
-
-def _ingest_and_controller_reported(client: TestClient, seeded: Keys) -> None:
-    events = [{"endpoint_id": "ep1", "timestamp": T0 + i, "request_id": f"m{i}", "inputs": [i]} for i in range(3)]
-    reply = client.post("/api/v1/projects/alpha/events", json=events, headers={"X-V3io-Session-Key": seeded.all_write})
-    assert reply.status_code == 202, reply.text
-    header = {"Authorization": f"Bearer {seeded.all_read}"}
-    deadline = time.monotonic() + 20
-    while True:
-        found = samples(client.get("/metrics", headers=header).text)
-        runs = (value(found, "grafana_proxy_controller_runs_total", outcome="ok") or 0) + (
-            value(found, "grafana_proxy_controller_runs_total", outcome="failed") or 0
-        )
-        if runs >= 1 or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert value(found, "grafana_proxy_ingest_events_accepted_total") == 3
-    assert (value(found, "grafana_proxy_ingest_backlog_records") or 0) >= 0
-    assert runs >= 1, "the in-process controller never reported a pass"

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from grafana_proxy.app import create_app
 from grafana_proxy.protocol.timerange import parse_time
+from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 from grafana_proxy.targets.base import TargetError
@@ -154,7 +155,7 @@ def check(response: httpx.Response, allowed: set[int] | None = None) -> None:
 @pytest.fixture
 def fuzz_client(sqlite_stores: Stores, tmp_path: Path) -> Iterator[tuple[TestClient, Secrets]]:
     secrets = seed_hostile(sqlite_stores)
-    app = create_app(Settings(data_dir=tmp_path, max_body_bytes=BODY_LIMIT), sqlite_stores)
+    app = create_app(Runtime.build(Settings(data_dir=tmp_path, max_body_bytes=BODY_LIMIT), sqlite_stores))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client, secrets
 

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi.testclient import TestClient
 
 from grafana_proxy.app import create_app
+from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 from tests.http_fixtures import PREFIX
@@ -33,7 +34,7 @@ SEARCHES = [
 
 def test_hostile_values_on_every_backend(stores: Stores, tmp_path: Path) -> None:
     secrets = seed_hostile(stores)
-    app = create_app(Settings(data_dir=tmp_path), stores)
+    app = create_app(Runtime.build(Settings(data_dir=tmp_path), stores))
     key = {"X-V3io-Session-Key": secrets.all_write, "Content-Type": "application/json"}
     failures = []
     with TestClient(app, raise_server_exceptions=False) as client:

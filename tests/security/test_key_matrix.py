@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from grafana_proxy.app import create_app
+from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 from tests.http_fixtures import PREFIX
@@ -41,7 +42,7 @@ def assert_no_beta(response: httpx.Response, sent: str) -> None:
 @pytest.fixture
 def matrix(stores: Stores, tmp_path: Path) -> Iterator[tuple[TestClient, Secrets]]:
     secrets = seed_hostile(stores)
-    app = create_app(Settings(data_dir=tmp_path, max_body_bytes=200_000), stores)
+    app = create_app(Runtime.build(Settings(data_dir=tmp_path, max_body_bytes=200_000), stores))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client, secrets
 

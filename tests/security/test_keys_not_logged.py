@@ -19,7 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from grafana_proxy.app import create_app
+from grafana_proxy.deps import runtime_of
 from grafana_proxy.logs import JsonFormatter, TextFormatter, request_id_var
+from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 from grafana_proxy.stores.engine import close_stores, open_stores
@@ -107,8 +109,8 @@ def test_in_process_run_logs_no_secret(stores: Stores, tmp_path: Path, capture: 
         secrets.beta_read,
         secrets.revoked,
     ]
-    app = create_app(Settings(data_dir=tmp_path, max_body_bytes=50_000), stores)
-    app.state.registry.register(Target("explode", "raises", ("project",), search=_boom))
+    app = create_app(Runtime.build(Settings(data_dir=tmp_path, max_body_bytes=50_000), stores))
+    runtime_of(app).targets.register(Target("explode", "raises", ("project",), search=_boom))
     calls = [
         ("GET", PREFIX, None),
         ("POST", PREFIX + "/query", {"targets": [{"target": "target_endpoint=list_endpoints;project=alpha"}]}),

@@ -33,6 +33,7 @@ from grafana_proxy.protocol.requests import (
     TagValuesRequest,
     VariableRequest,
 )
+from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 from tests.security.conftest import seed_hostile
@@ -71,7 +72,7 @@ def schema_with_bodies(app: FastAPI) -> dict[str, Any]:
 @pytest.fixture
 def fuzzed_app(sqlite_stores: Stores, tmp_path: Path) -> Iterator[tuple[TestClient, str, dict[str, Any]]]:
     secrets = seed_hostile(sqlite_stores)
-    app = create_app(Settings(data_dir=tmp_path, max_body_bytes=200_000), sqlite_stores)
+    app = create_app(Runtime.build(Settings(data_dir=tmp_path, max_body_bytes=200_000), sqlite_stores))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client, secrets.all_write, schema_with_bodies(app)
 

@@ -1,0 +1,192 @@
+"""``grafana-proxy serve`` as an operator runs it: one supervisor and three role processes (api, ingest,
+controller). Checked on real processes: the tree and each role's peak memory, events accepted by the api
+and folded by the ingest role, /metrics fed by the other roles, a SIGKILLed role restarted with a growing
+back-off, SIGTERM leaving no process behind, and a role that cannot start saying why in one line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from tests.cli.test_demo_live import Lines
+from tests.servers import free_port
+
+PREFIX = "/api/grafana-proxy/model-endpoints"
+ROLES = {"api", "ingest", "controller"}
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRAFANA_PROXY_")}
+    env.update(
+        PYTHONUNBUFFERED="1",
+        GRAFANA_PROXY_DATA_DIR=str(data_dir),
+        GRAFANA_PROXY_AUTH="none",
+        GRAFANA_PROXY_METRICS_PUBLIC="true",
+        GRAFANA_PROXY_WINDOW_PERIOD_SECONDS="1",
+        GRAFANA_PROXY_ARCHIVE_BATCH_SECONDS="1",
+    )
+    return env
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "grafana_proxy.cli.main", *args]
+
+
+def _state(data_dir: Path) -> dict[str, Any]:
+    path = data_dir / "spool" / "status" / "roles.json"
+    return dict(orjson.loads(path.read_bytes())) if path.exists() else {}
+
+
+def _pids(data_dir: Path) -> dict[str, int]:
+    roles = _state(data_dir).get("roles", {})
+    return {name: role["pid"] for name, role in roles.items() if role["pid"] is not None}
+
+
+def _parent(pid: int) -> int:
+    # /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after the ")".
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def _wait(condition: Any, timeout: float, what: str, log: Lines) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"{what} within {timeout} s; log:\n{''.join(log.lines)}")
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Lines, Path, int]]:
+    data_dir, port = tmp_path / "data", free_port()
+    proc = subprocess.Popen(
+        _command("serve", "--port", str(port)), env=_env(data_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert proc.stdout is not None
+    log = Lines(proc.stdout)
+    try:
+        _wait(lambda: set(_pids(data_dir)) == ROLES, 60, "all three roles running", log)
+        yield proc, log, data_dir, port
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_serve_runs_three_role_processes_that_share_the_work(
+    serve: tuple[subprocess.Popen[bytes], Lines, Path, int],
+) -> None:
+    proc, log, data_dir, port = serve
+    pids = _pids(data_dir)
+    # The process tree: three distinct children of the supervisor, each with its peak memory readable.
+    assert _state(data_dir)["supervisor"] == proc.pid
+    assert len(set(pids.values())) == 3 and all(_parent(pid) == proc.pid for pid in pids.values())
+    memory = _wait(
+        lambda: {n: r["vm_hwm_kb"] for n, r in _state(data_dir)["roles"].items() if r["vm_hwm_kb"]}, 10, "VmHWM", log
+    )
+    assert set(memory) == ROLES and all(kb > 10_000 for kb in memory.values())
+
+    url = f"http://127.0.0.1:{port}"
+    now = int(time.time() * 1000)
+    events = [
+        {"endpoint_id": "ep1", "timestamp": now - 5_000 + i, "request_id": f"r{i}", "inputs": [[i, 1]]}
+        for i in range(5)
+    ]
+    with httpx.Client(base_url=url, timeout=10) as http:
+        assert http.post("/api/v1/projects/p/events", json=events).status_code == 202
+        # The api folds nothing itself: the ingest process does, and the datasource then lists the endpoint.
+        body = {"targets": [{"target": "target_endpoint=list_endpoints;project=p"}]}
+        _wait(lambda: http.post(PREFIX + "/query", json=body).json()[0]["rows"], 30, "the endpoint folded", log)
+        # /metrics of the api shows what it accepted and the controller process's passes.
+        metrics = _wait(
+            lambda: (
+                (text := http.get("/metrics").text)
+                and 'grafana_proxy_controller_runs_total{outcome="ok"}' in text
+                and text
+            ),
+            30,
+            "controller runs in /metrics",
+            log,
+        )
+        assert "grafana_proxy_ingest_events_accepted_total 5.0" in metrics
+    lines = "".join(log.lines)
+    assert all(f"{role:<11}| " in lines for role in ("api", "ingest", "controller", "supervisor"))
+
+
+def test_a_killed_role_is_restarted_with_back_off_and_sigterm_leaves_no_process(
+    serve: tuple[subprocess.Popen[bytes], Lines, Path, int],
+) -> None:
+    proc, log, data_dir, port = serve
+    first = _pids(data_dir)
+    os.kill(first["ingest"], signal.SIGKILL)
+    log.wait_for(r"ingest was killed by signal 9; restarting in 1 s", 10)
+    second = _wait(lambda: (p := _pids(data_dir).get("ingest")) and p != first["ingest"] and p, 20, "restart", log)
+    _wait(lambda: "started ingest" in "".join(log.lines[-50:]), 5, "restart logged", log)
+    os.kill(second, signal.SIGKILL)
+    log.wait_for(r"ingest was killed by signal 9; restarting in 2 s", 10)
+    third = _wait(
+        lambda: (p := _pids(data_dir).get("ingest")) and p not in (first["ingest"], second) and p, 20, "restart", log
+    )
+    # The restarted ingest role still folds what the api accepts.
+    now = int(time.time() * 1000)
+    event = [{"endpoint_id": "after", "timestamp": now, "request_id": "x1", "inputs": [[1, 2]]}]
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        assert http.post("/api/v1/projects/p/events", json=event).status_code == 202
+        body = {"targets": [{"target": "target_endpoint=list_endpoints;project=p"}]}
+        _wait(lambda: http.post(PREFIX + "/query", json=body).json()[0]["rows"], 30, "folded after restarts", log)
+
+    children = [*_pids(data_dir).values(), first["ingest"], second, third]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 0
+    assert not [pid for pid in children if _alive(pid)], "a role outlived the supervisor"
+    text = log.text()
+    assert "supervisor | stopped" in text.replace("supervisor  ", "supervisor") or "stopped" in text
+    assert "Traceback" not in text
+
+
+def test_a_role_that_cannot_start_says_why_in_one_line(
+    serve: tuple[subprocess.Popen[bytes], Lines, Path, int],
+) -> None:
+    _proc, _log, data_dir, port = serve
+    env = _env(data_dir)
+    # The port is the running api's.
+    taken = subprocess.run(
+        _command("run", "api", "--port", str(port)), env=env, capture_output=True, text=True, timeout=60
+    )
+    # The spool is folded by the running ingest role.
+    held = subprocess.run(_command("run", "ingest"), env=env, capture_output=True, text=True, timeout=60)
+    # The database cannot be reached.
+    env_down = {**env, "GRAFANA_PROXY_DB_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+    down = subprocess.run(_command("run", "controller"), env=env_down, capture_output=True, text=True, timeout=60)
+    for done, code, words in (
+        (taken, 3, f"port {port} on 127.0.0.1 is taken"),
+        (held, 3, "is in use by another process"),
+        (down, 1, "127.0.0.1"),
+    ):
+        output = (done.stdout + done.stderr).strip()
+        assert done.returncode == code, output
+        assert words in output and "Traceback" not in output
+        assert len(output.splitlines()) == 1, output
