@@ -33,7 +33,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        with op.batch_alter_table("endpoints", recreate="always"):
+        with op.batch_alter_table("endpoints", recreate="always", table_kwargs={"sqlite_with_rowid": True}):
             pass
     with op.batch_alter_table("series") as batch:
         batch.drop_column("last_ts")
