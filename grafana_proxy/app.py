@@ -15,7 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from grafana_proxy import __version__
 from grafana_proxy.api import endpoints, events, ground_truth
 from grafana_proxy.deps import RuntimeDep, runtime_of
-from grafana_proxy.errors import error_response, install_error_handlers, json_response
+from grafana_proxy.errors import error_response, json_response
+from grafana_proxy.handlers import install_error_handlers
 from grafana_proxy.ingest.inbox import InboxWriter
 from grafana_proxy.middleware import BodyLimitMiddleware, RequestLogMiddleware
 from grafana_proxy.observability import IngestSnapshot, install_metrics

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -21,10 +22,22 @@ from grafana_proxy.errors import ApiError
 from grafana_proxy.model import AccessKey
 from grafana_proxy.settings import AuthMode
 from grafana_proxy.stores.base import KeyStore
-from grafana_proxy.targets.base import Access
 
 KEY_HEADERS = ("x-v3io-session-key", "x-v3io-access-key")
 CACHE_TTL_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Access:
+    """Which projects a key may see: None = all (targets see it as ``targets.base.ProjectAccess``)."""
+
+    projects: frozenset[str] | None
+
+    def allows(self, project: str) -> bool:
+        return self.projects is None or project in self.projects
+
+    def visible(self, projects: Sequence[str]) -> list[str]:
+        return [p for p in projects if self.allows(p)]
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@ the process needs — the stores, the typed configs of each part, the registries
 Every entry point (``create_app``, the ingest worker, the controller, the gateway, the demo) takes one;
 nothing else reads settings into configs or opens stores.
 
-Parts only some roles use are built on first use: the monitoring config and the application registry
-load numpy and the applications, which the api role never needs (it must stay lean)."""
+Parts only some roles use are built on first use: the archive config (the archive package loads
+fsspec), the monitoring config and the application registry (numpy and the applications), which the
+api role never needs: it must stay lean."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from grafana_proxy.archive.config import ArchiveConfig
 from grafana_proxy.clock import Clock, now_ms
 from grafana_proxy.gateway.config import GatewayConfig
 from grafana_proxy.ingest.config import IngestConfig
@@ -24,6 +24,7 @@ from grafana_proxy.stores.base import Stores
 from grafana_proxy.targets.registry import TargetRegistry, load_registry
 
 if TYPE_CHECKING:
+    from grafana_proxy.archive.config import ArchiveConfig
     from grafana_proxy.auth import KeyVerifier
     from grafana_proxy.monitoring.config import MonitoringConfig
     from grafana_proxy.monitoring.registry import Registry as ApplicationRegistry
@@ -34,7 +35,6 @@ class Runtime:
     settings: Settings
     stores: Stores
     ingest: IngestConfig
-    archive: ArchiveConfig
     gateway: GatewayConfig
     targets: TargetRegistry
     metrics: ServiceMetrics
@@ -58,7 +58,6 @@ class Runtime:
             settings=settings,
             stores=stores,
             ingest=IngestConfig.from_settings(settings),
-            archive=ArchiveConfig.from_settings(settings),
             gateway=GatewayConfig.from_settings(settings),
             targets=load_registry(),
             metrics=ServiceMetrics(),
@@ -73,6 +72,13 @@ class Runtime:
         from grafana_proxy.auth import KeyVerifier
 
         return KeyVerifier(self.stores.keys)
+
+    @cached_property
+    def archive(self) -> ArchiveConfig:
+        """Where the Parquet archive lives (the ingest role writes it, the controller reads it)."""
+        from grafana_proxy.archive.config import ArchiveConfig
+
+        return ArchiveConfig.from_settings(self.settings)
 
     @cached_property
     def monitoring(self) -> MonitoringConfig:

@@ -44,7 +44,10 @@ class Settings(BaseSettings):
         description="`keys` (default): every request needs an access key. `none`: no checks, for local "
         "experiments only (the server warns at start-up).",
     )
-    host: str = Field(default="127.0.0.1", description="Address the api role (`serve`, `run api`), `gateway` and `demo-model` bind to.")
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address the api role (`serve`, `run api`), `gateway` and `demo-model` bind to.",
+    )
     port: int = Field(default=8080, description="Port the api role (`serve`, `run api`) listens on.")
 
     raw_retention_days: float = Field(default=8, description="How long raw time-series points are kept.")

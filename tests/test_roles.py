@@ -190,3 +190,48 @@ def test_a_role_that_cannot_start_says_why_in_one_line(
         assert done.returncode == code, output
         assert words in output and "Traceback" not in output
         assert len(output.splitlines()) == 1, output
+
+
+def test_the_api_role_runs_with_several_workers_each_with_its_own_inbox(tmp_path: Path) -> None:
+    from grafana_proxy.ingest.config import IngestConfig
+    from grafana_proxy.ingest.pipeline import IngestPipeline
+    from grafana_proxy.settings import Settings
+    from grafana_proxy.stores.engine import open_stores
+
+    data_dir, port = tmp_path / "data", free_port()
+    proc = subprocess.Popen(
+        _command("run", "api", "--port", str(port), "--workers", "2"),
+        env=_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    log = Lines(proc.stdout)
+    inbox = data_dir / "spool" / "inbox"
+    try:
+        _wait(lambda: inbox.is_dir() and len(list(inbox.iterdir())) == 2, 60, "two workers with an inbox each", log)
+        now = int(time.time() * 1000)
+        for n in range(20):  # a new connection each: the kernel spreads them over the workers
+            event = [{"endpoint_id": f"ep{n}", "timestamp": now, "request_id": f"w{n}", "inputs": [[n, 1]]}]
+            reply = httpx.post(f"http://127.0.0.1:{port}/api/v1/projects/p/events", json=event, timeout=10)
+            assert reply.status_code == 202, reply.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, "".join(log.lines)
+    settings = Settings(data_dir=data_dir)
+    stores = open_stores(settings)
+    try:
+        ingest = IngestPipeline(IngestConfig.from_settings(settings), stores)
+        ingest.stop()  # folds both inboxes, then removes them: their writers have exited
+        assert len(stores.endpoints.uids("p")) == 20
+        assert list(inbox.iterdir()) == []
+    finally:
+        stores.close()
+
+
+def test_roles_do_not_outlive_a_killed_supervisor(serve: tuple[subprocess.Popen[bytes], Lines, Path, int]) -> None:
+    proc, log, data_dir, _port = serve
+    children = list(_pids(data_dir).values())
+    proc.send_signal(signal.SIGKILL)  # no chance to stop them: the kernel tells each child (PR_SET_PDEATHSIG)
+    proc.wait()
+    _wait(lambda: not [pid for pid in children if _alive(pid)], 30, "every role gone after the supervisor", log)

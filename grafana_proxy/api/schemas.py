@@ -7,9 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from grafana_proxy.clock import InvalidTime, now_ms, parse_time
 from grafana_proxy.model import ResultKind, ResultStatus
-from grafana_proxy.protocol.timerange import now_ms, parse_time
-from grafana_proxy.targets.base import TargetError
 
 NAME_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
 MAX_ITEMS = 100_000
@@ -56,8 +55,8 @@ def _text(value: Any) -> Any:
 def _to_epoch_ms(value: Any) -> int:
     try:
         return parse_time(value, now=now_ms(), field="timestamp")
-    except TargetError as exc:
-        raise ValueError(exc.message) from None
+    except InvalidTime as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _finite(value: Any) -> Any:

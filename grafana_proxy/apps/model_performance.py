@@ -33,7 +33,7 @@ from grafana_proxy.monitoring.applications import (
 from grafana_proxy.monitoring.thresholds import classify
 from grafana_proxy.vocabulary import MODEL_PERFORMANCE
 
-if TYPE_CHECKING:  # imported where used: the serve process loads this application at start, before any window
+if TYPE_CHECKING:  # imported where used: the controller role loads this application at start, before any window
     import pandas as pd
 
 _FEW_CLASSES = 20

@@ -4,9 +4,9 @@ Hive-style partitions ``project=<p>/endpoint_id=<uid>/date=<YYYY-MM-DD>/part-<ta
 ``pandas.read_parquet(<root>)`` (or pyarrow, Spark, DuckDB) sees project, endpoint_id and date as columns.
 Files being written start with ``.`` which pyarrow's discovery ignores, so readers never see half files.
 
-pyarrow is imported inside the functions that build or write tables: the serve process imports this
-module through the ingest pipeline, and a server that only answers queries should not pay pyarrow's
-~40 MB resident (benchmarks/RESULTS.md, M1)."""
+pyarrow is imported inside the functions that build or write tables: the controller imports this
+module to list archived days, and a process that only lists should not pay pyarrow's ~40 MB resident
+(benchmarks/RESULTS.md, M1)."""
 
 from __future__ import annotations
 

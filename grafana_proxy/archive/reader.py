@@ -1,6 +1,6 @@
 """Reading the archive: the window of one endpoint as a DataFrame (for the controller and apps).
 
-pandas and pyarrow are imported inside the functions: the serve process imports this module for its
+pandas and pyarrow are imported inside the functions: the controller role imports this module for its
 controller, and neither library is needed until a window actually holds events (M1 in
 benchmarks/RESULTS.md: pandas plus pyarrow.dataset cost ~100 MB resident)."""
 
@@ -103,7 +103,7 @@ def read_window(url: str, project: str, endpoint_uid: str, start_ms: int, end_ms
 
 def read_archived_window(url: str, project: str, endpoint_uid: str, start_ms: int, end_ms: int) -> pd.DataFrame | None:
     """``read_window``, but None (and no pandas import) when no archive file covers the window's days:
-    the controller walks many empty windows, and a serve process should not load pandas for them."""
+    the controller walks many empty windows, and the controller should not load pandas for them."""
     fs, root = open_root(url)
     files = _window_files(fs, root, project, endpoint_uid, start_ms, end_ms)
     if not files:

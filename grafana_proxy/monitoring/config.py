@@ -6,31 +6,32 @@ take one small typed object."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from grafana_proxy.archive.config import ArchiveConfig
 from grafana_proxy.monitoring.drift import DriftThresholds, Segment, TestChoice, choose_tests
 from grafana_proxy.settings import Settings
-from grafana_proxy.vocabulary import BUILTIN_APPLICATIONS
 
 
 @dataclass(frozen=True)
 class MonitoringConfig:
-    base_period_minutes: float = 10.0
-    applications: tuple[str, ...] = BUILTIN_APPLICATIONS  # enabled, by name
-    application_paths: tuple[str, ...] = ()  # user apps as "package.module:Class"
+    """Built by ``from_settings``: every default lives in ``Settings`` (tests ``replace`` fields)."""
+
+    base_period_minutes: float
+    applications: tuple[str, ...]  # enabled, by name
+    application_paths: tuple[str, ...]  # user apps as "package.module:Class"
     # Application parameters: defaults for every project, then per project; endpoint labels win over both.
-    params: Mapping[str, Any] = field(default_factory=dict)
-    project_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    thresholds: DriftThresholds = field(default_factory=DriftThresholds)
-    tests: tuple[TestChoice, ...] = ()
-    segments: tuple[Segment, ...] = ()
+    params: Mapping[str, Any]
+    project_params: Mapping[str, Mapping[str, Any]]
+    thresholds: DriftThresholds
+    tests: tuple[TestChoice, ...]
+    segments: tuple[Segment, ...]
     # A window is analysed only this long after it ends, so events still in the ingest spool or an
     # archive batch (archive_batch_seconds) have landed in the archive.
-    window_delay_seconds: float = 90.0
-    max_windows_per_pass: int = 1000
-    archive_url: str = ""
+    window_delay_seconds: float
+    max_windows_per_pass: int
+    archive_url: str
 
     def __post_init__(self) -> None:
         if self.base_period_minutes <= 0:

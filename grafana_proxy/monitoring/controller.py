@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 # (project, endpoint_uid, start_ms, end_ms) -> the window's events, or None when nothing was archived for
 # it (same as an empty frame). grafana_proxy.archive.reader.read_archived_window with the archive URL bound
-# is the production one: it answers None without importing pandas, so a serve process whose controller
+# is the production one: it answers None without importing pandas, so a controller role that
 # only walks empty windows never loads pandas (M1 in benchmarks/RESULTS.md).
 WindowReader = Callable[[str, str, int, int], "pd.DataFrame | None"]
 ERROR_RESULT = APPLICATION_ERROR
@@ -288,16 +288,3 @@ def build_controller(runtime: Runtime, on_pass: Callable[[float, list[str]], Non
         archived_days=days,
         on_pass=on_pass,
     )
-
-
-def start_background(controller: Controller) -> Callable[[], None]:
-    """Run the controller in a daemon thread (the serve process); returns the function that stops it."""
-    stop = threading.Event()
-    thread = threading.Thread(target=controller.run_forever, args=(stop,), name="monitoring-controller", daemon=True)
-    thread.start()
-
-    def halt() -> None:
-        stop.set()
-        thread.join(timeout=30)
-
-    return halt

@@ -38,7 +38,7 @@ _WORKERS = min(8, os.cpu_count() or 1)
 
 FeatureStats = dict[str, dict[str, Any]]
 
-if TYPE_CHECKING:  # imported where used: the serve process imports this module before any window has events
+if TYPE_CHECKING:  # imported where used: the controller role imports this module before any window has events
     import pandas as pd
 
 

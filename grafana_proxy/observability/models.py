@@ -15,13 +15,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from grafana_proxy.model import EndpointSummary, SeriesKind
 from grafana_proxy.stores.base import Stores
-from grafana_proxy.targets.base import Access
+
+if TYPE_CHECKING:
+    from grafana_proxy.auth import Access
 from grafana_proxy.vocabulary import DRIFT_METRICS
 
 logger = logging.getLogger("grafana_proxy.observability")

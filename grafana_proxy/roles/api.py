@@ -10,11 +10,15 @@ from grafana_proxy.settings import Settings
 
 
 def app_from_environment() -> FastAPI:
-    """The app of one uvicorn worker process: its own runtime from the environment's settings."""
+    """The app of one uvicorn worker process (a fresh interpreter): logging, then its own runtime from
+    the environment's settings."""
     from grafana_proxy.app import create_app
+    from grafana_proxy.logs import setup_logging
     from grafana_proxy.runtime import Runtime
 
-    return create_app(Runtime.build(Settings()))
+    settings = Settings()
+    setup_logging(settings.log_level, settings.log_json)
+    return create_app(Runtime.build(settings))
 
 
 def run_api(settings: Settings, host: str, port: int, workers: int = 1) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from grafana_proxy.model import TimeRange
 from grafana_proxy.stores.base import Stores
@@ -61,21 +61,13 @@ class TargetError(Exception):
         self.status = status
 
 
-@dataclass(frozen=True)
-class Access:
-    """Which projects the caller may see: None = all."""
+class ProjectAccess(Protocol):
+    """Which projects the caller may read; ``grafana_proxy.auth.Access`` is the one the service passes."""
 
-    projects: frozenset[str] | None
-
-    def allows(self, project: str) -> bool:
-        return self.projects is None or project in self.projects
-
-    def check(self, project: str) -> None:
-        if not self.allows(project):
-            raise TargetError(f"this access key may not read project {project!r}", status=403)
+    def allows(self, project: str) -> bool: ...
 
     def visible(self, projects: Sequence[str]) -> list[str]:
-        return [p for p in projects if self.allows(p)]
+        """``projects`` the caller may read, in order."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +82,7 @@ class QueryContext:
     step_ms: int
     max_points: int
     stores: Stores
-    access: Access
+    access: ProjectAccess
     filters: Sequence[Mapping[str, Any]] = ()
 
     def param(self, key: str, default: str | None = None) -> str | None:
@@ -106,7 +98,8 @@ class QueryContext:
     def project(self) -> str:
         """The ``project`` parameter, checked against the caller's access."""
         project = self.require("project")
-        self.access.check(project)
+        if not self.access.allows(project):
+            raise TargetError(f"this access key may not read project {project!r}", status=403)
         return project
 
 

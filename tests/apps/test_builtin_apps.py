@@ -16,6 +16,7 @@ from grafana_proxy.model import EndpointRecord, GroundTruth, ResultKind, ResultS
 from grafana_proxy.monitoring.applications import ApplicationContext, EndpointUpdate, MetricValue, ResultValue, Window
 from grafana_proxy.monitoring.config import MonitoringConfig
 from grafana_proxy.monitoring.drift import Segment, choose_tests
+from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 
 REFERENCE = {"x": {"count": 100, "mean": 5.0, "hist": [[50, 50], [0.0, 5.0, 10.0]]}}
@@ -37,7 +38,7 @@ def context(
         model_class=model_class,
     )
     ground_truth = stores.ground_truth if stores is not None else None
-    merged = MonitoringConfig().params_for("p") | (params or {})
+    merged = MonitoringConfig.from_settings(Settings()).params_for("p") | (params or {})
     return ApplicationContext("p", "app", Window(events, record), 0, 600_000, merged, ground_truth)
 
 

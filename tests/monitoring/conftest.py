@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from grafana_proxy.archive.reader import read_window
 from grafana_proxy.monitoring.applications import MonitoringApplication
 from grafana_proxy.monitoring.config import MonitoringConfig
 from grafana_proxy.monitoring.controller import Controller, WindowReader
+from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 
 MINUTE = 60_000
@@ -76,7 +78,7 @@ def controller_factory(stores: Stores, archive_url: str) -> MakeController:
             schedules,
             reader or partial(read_window, archive_url),
             applications,
-            MonitoringConfig(**config),
+            replace(MonitoringConfig.from_settings(Settings()), **config),
             ground_truth,
         )
 

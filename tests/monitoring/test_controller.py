@@ -3,11 +3,14 @@ isolation, archive outages."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
 from grafana_proxy.model import ResultKind, ResultStatus, SeriesKind, TimeRange
 from grafana_proxy.monitoring.controller import ERROR_RESULT
+from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 from tests.monitoring.conftest import MINUTE, PERIOD, T0, MakeController, event_row, write_archive
 from tests.monitoring.sample_apps import Broken, NotFinite, RowCount
@@ -170,7 +173,7 @@ def test_days_without_archived_events_are_skipped_without_reading_windows(
         schedules,
         reader,
         [RowCount()],
-        MonitoringConfig(window_delay_seconds=60, max_windows_per_pass=10_000),
+        replace(MonitoringConfig.from_settings(Settings()), window_delay_seconds=60, max_windows_per_pass=10_000),
         ground_truth,
         archived_days=partial(archived_days, archive_url),
     )

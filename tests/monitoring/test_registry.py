@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from grafana_proxy.monitoring.config import BUILTIN_APPLICATIONS
 from grafana_proxy.monitoring.registry import ENTRY_POINT_GROUP, discover, load_application
+from grafana_proxy.vocabulary import BUILTIN_APPLICATIONS
 from tests.monitoring.sample_apps import RowCount
 
 

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from grafana_proxy.app import create_app
+from grafana_proxy.auth import Access
 from grafana_proxy.deps import runtime_of
 from grafana_proxy.model import SeriesKind
 from grafana_proxy.observability import IngestSnapshot
@@ -18,7 +19,6 @@ from grafana_proxy.observability.models import ModelMetrics
 from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Point, Stores
-from grafana_proxy.targets.base import Access
 from tests.http_fixtures import PREFIX, T0, Keys, make_keys, seed_small
 
 

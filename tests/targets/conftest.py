@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from grafana_proxy.auth import Access
 from grafana_proxy.model import (
     AppResult,
     EndpointType,
@@ -20,7 +21,7 @@ from grafana_proxy.model import (
     TimeRange,
 )
 from grafana_proxy.stores.base import Point, Stores
-from grafana_proxy.targets.base import Access, QueryContext
+from grafana_proxy.targets.base import QueryContext
 from grafana_proxy.targets.params import (
     check_keys,
     parse_target,
