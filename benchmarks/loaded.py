@@ -26,7 +26,7 @@ import orjson
 from benchmarks import pipeline, queries
 from benchmarks.prometheus import query_range
 from benchmarks.report import Row
-from benchmarks.roles import Stack, backlog_records, memory_mb
+from benchmarks.roles import Stack, backlog_records
 from benchmarks.timing import Timing
 
 MAX_CLIENT_SECONDS = 900.0
@@ -144,17 +144,11 @@ def measure_loaded(
         phase["load"] = {"events_per_s": round(load.ours or 0.0), "status": load.status, **load.details}
         phase["load_done_s"] = round(time.perf_counter() - began, 2)
         phase["backlog_after_load"] = backlog_records(stack)
-        deadline = time.monotonic() + drain_timeout_s
-        backlog = phase["backlog_after_load"]
-        while backlog and time.monotonic() < deadline:
-            time.sleep(0.5)
-            backlog = backlog_records(stack)
+        phase["backlog_at_drain"] = wait_drained(stack, drain_timeout_s)
         phase["drained_s"] = round(time.perf_counter() - began, 2)
-        phase["backlog_at_drain"] = backlog
         time.sleep(settle_s)
         phase["settle_s"] = settle_s
         phase["processes"] = stack.processes()
-        phase["ingest_memory"] = memory_mb(stack.roles["ingest"].pid) if "ingest" in stack.roles else {}
         stop.touch()
         rows = [_row(spec, process, out) for spec, process, _ready, out in clients]
         phase["loaded_s"] = round(time.perf_counter() - began, 2)
@@ -167,6 +161,16 @@ def measure_loaded(
                     process.wait(120)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+
+def wait_drained(stack: Stack, timeout_s: float) -> float | None:
+    """Wait (at most ``timeout_s``) until the ingest role reports no backlog; the last backlog seen."""
+    deadline = time.monotonic() + timeout_s
+    backlog = backlog_records(stack)
+    while backlog and time.monotonic() < deadline:
+        time.sleep(0.5)
+        backlog = backlog_records(stack)
+    return backlog
 
 
 def _wait_ready(clients: list[tuple[LoadedSpec, subprocess.Popen[bytes], Path, Path]]) -> None:
