@@ -26,7 +26,7 @@ import orjson
 from benchmarks import pipeline, queries
 from benchmarks.prometheus import query_range
 from benchmarks.report import Row
-from benchmarks.roles import Stack, backlog_records
+from benchmarks.roles import Stack, backlog_records, cpu_seconds
 from benchmarks.timing import Timing
 
 MAX_CLIENT_SECONDS = 900.0
@@ -141,10 +141,11 @@ def measure_loaded(
         began = time.perf_counter()
         stack.start_controller()
         load = pipeline.measure_ingest(stack.url, write_key, *ingest_args, project=LOAD_PROJECT)
+        load_end = time.time()
         phase["load"] = {"events_per_s": round(load.ours or 0.0), "status": load.status, **load.details}
         phase["load_done_s"] = round(time.perf_counter() - began, 2)
         phase["backlog_after_load"] = backlog_records(stack)
-        phase["backlog_at_drain"] = wait_drained(stack, drain_timeout_s)
+        phase["backlog_at_drain"] = wait_drained(stack, drain_timeout_s, load_end)
         phase["drained_s"] = round(time.perf_counter() - began, 2)
         time.sleep(settle_s)
         phase["settle_s"] = settle_s
@@ -163,14 +164,33 @@ def measure_loaded(
                     process.kill()
 
 
-def wait_drained(stack: Stack, timeout_s: float) -> float | None:
-    """Wait (at most ``timeout_s``) until the ingest role reports no backlog; the last backlog seen."""
+def wait_drained(stack: Stack, timeout_s: float, since: float | None = None) -> float | None:
+    """Wait (at most ``timeout_s``) until the ingest role has folded what was accepted before ``since``
+    (default: now): its status file was written after ``since`` and reports no backlog, and the process
+    has been idle (< 5 % of a core) for two checks in a row, since its backlog does not count records
+    still in the api role's inbox. Returns the last backlog seen."""
+    since = time.time() if since is None else since
+    child = stack.roles.get("ingest")
     deadline = time.monotonic() + timeout_s
     backlog = backlog_records(stack)
-    while backlog and time.monotonic() < deadline:
+    quiet = 0
+    last_cpu = cpu_seconds(child.pid) if child is not None else None
+    while time.monotonic() < deadline and quiet < 2:
         time.sleep(0.5)
         backlog = backlog_records(stack)
+        cpu = cpu_seconds(child.pid) if child is not None else None
+        idle = cpu is not None and last_cpu is not None and cpu - last_cpu < 0.025
+        last_cpu = cpu
+        fresh = _status_time(stack) > since
+        quiet = quiet + 1 if fresh and not backlog and idle else 0
     return backlog
+
+
+def _status_time(stack: Stack) -> float:
+    try:
+        return (stack.data_dir / "spool" / "status" / "ingest.json").stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _wait_ready(clients: list[tuple[LoadedSpec, subprocess.Popen[bytes], Path, Path]]) -> None:
