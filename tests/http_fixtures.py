@@ -10,7 +10,10 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 
 from grafana_proxy.app import create_app
+from grafana_proxy.deps import runtime_of
+from grafana_proxy.ingest.pipeline import IngestPipeline
 from grafana_proxy.model import AppResult, SeriesKind
+from grafana_proxy.observability import IngestSnapshot
 from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Point, Stores
@@ -98,3 +101,24 @@ def make_keys(stores: Stores) -> Keys:
 def client_for(settings: Settings, stores: Stores) -> Iterator[TestClient]:
     with TestClient(create_app(Runtime.build(settings, stores)), raise_server_exceptions=False) as client:
         yield client
+
+
+def fold_here(runtime: Runtime) -> IngestPipeline:
+    """The ingest role inside this process (tests of the fold through the HTTP API): the events API hands
+    batches straight to this pipeline, and /metrics reports it as the api role reports the ingest role."""
+    pipeline = IngestPipeline(runtime.ingest, runtime.stores, clock=runtime.clock)
+    runtime.events = pipeline
+    runtime.metrics.set_ingest_provider(
+        lambda: IngestSnapshot(
+            accepted_events_total=pipeline.accepted_events,
+            backlog_records=pipeline.backlog_records(),
+        )
+    )
+    return pipeline
+
+
+def ingest_of(client: TestClient) -> IngestPipeline:
+    """The pipeline ``fold_here`` put behind ``client``'s app."""
+    pipeline = runtime_of(client.app).events  # type: ignore[arg-type]
+    assert isinstance(pipeline, IngestPipeline), "the app was not given fold_here(runtime)"
+    return pipeline

@@ -94,6 +94,8 @@ def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Lines, Path
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        log.text()  # the reader thread is done
+        proc.stdout.close()
 
 
 def test_serve_runs_three_role_processes_that_share_the_work(
@@ -182,7 +184,7 @@ def test_a_role_that_cannot_start_says_why_in_one_line(
     env_down = {**env, "GRAFANA_PROXY_DB_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
     down = subprocess.run(_command("run", "controller"), env=env_down, capture_output=True, text=True, timeout=60)
     for done, code, words in (
-        (taken, 3, f"port {port} on 127.0.0.1 is taken"),
+        (taken, 3, f"port {port} on 127.0.0.1 is already in use"),
         (held, 3, "is in use by another process"),
         (down, 1, "127.0.0.1"),
     ):
@@ -217,7 +219,10 @@ def test_the_api_role_runs_with_several_workers_each_with_its_own_inbox(tmp_path
             assert reply.status_code == 202, reply.text
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0, "".join(log.lines)
+        code = proc.wait(60)
+        log.text()
+        proc.stdout.close()
+    assert code == 0, "".join(log.lines)
     settings = Settings(data_dir=data_dir)
     stores = open_stores(settings)
     try:

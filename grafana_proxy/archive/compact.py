@@ -14,6 +14,7 @@ import fsspec
 
 from grafana_proxy.archive.layout import REPLACES_KEY, open_root, write_atomic
 from grafana_proxy.archive.reader import read_table, visible_files
+from grafana_proxy.clock import now_ms
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def compact(
             continue
         table = read_table(fs, old, 0, 2**62).sort_by([("timestamp", "ascending"), ("request_id", "ascending")])
         names = [p.rsplit("/", 1)[-1] for p in old]
-        target = f"{directory}/part-c{int(time.time() * 1000):015d}.parquet"
+        target = f"{directory}/part-c{now_ms():015d}.parquet"
         write_atomic(fs, target, table, {REPLACES_KEY: "\n".join(names).encode()})
         for path in old:
             fs.rm(path)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from grafana_proxy.clock import now_ms
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS request_ids (
@@ -42,7 +43,7 @@ class DedupIndex:
 
     def first_occurrences(self, keys: Sequence[tuple[str, str, int]]) -> list[bool]:
         """For each (project, request_id, position): True when this position is the id's first one."""
-        now = int(time.time() * 1000)
+        now = now_ms()
         with self._lock:
             self._db.execute("BEGIN")
             try:

@@ -33,17 +33,19 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def check_port(host: str, port: int) -> None:
+def check_port(host: str, port: int, what: str = "grafana-proxy", option: str = "--port") -> None:
     """``CannotStart`` naming the fix when ``host:port`` cannot be bound (taken, or not an address here)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is fine
         try:
             probe.bind((host, port))
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
                 raise CannotStart(
-                    f"port {port} on {host} is taken (another grafana-proxy?): stop that process or choose "
-                    "another port with --port / GRAFANA_PROXY_PORT"
+                    f"port {port} on {host} is already in use (another {what}?): stop that process or pass "
+                    f"another {option}"
                 ) from None
-            raise CannotStart(f"cannot listen on {host}:{port} ({error.strerror}): check --host") from None
+            raise CannotStart(
+                f"cannot listen on {host}:{port} for {what} ({error.strerror}): check {option} and --host"
+            ) from None

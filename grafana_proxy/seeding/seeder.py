@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from grafana_proxy.clock import now_ms
 from grafana_proxy.model import EndpointType, ResultStatus, SeriesKind
 from grafana_proxy.monitoring.binning import FloatArray
 from grafana_proxy.seeding import features as feat
@@ -64,7 +65,7 @@ class SeedReport:
 def _time_axis(options: SeedOptions) -> tuple[int, int, np.ndarray[Any, np.dtype[np.int64]]]:
     """Range end aligned to the 10-minute windows (so results line up across endpoints), and one
     timestamp per step counting back from it."""
-    now = options.end_ms if options.end_ms is not None else int(time.time() * 1000)
+    now = options.end_ms if options.end_ms is not None else now_ms()
     end = now - now % res.WINDOW_MS
     start = end - int(options.days * DAY_MS)
     step_ms = options.step_seconds * 1000

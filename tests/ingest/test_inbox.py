@@ -52,6 +52,7 @@ def test_a_killed_writer_loses_nothing_acknowledged_and_nothing_is_copied_twice(
     writer.send_signal(signal.SIGKILL)
     writer.wait()
     acknowledged = max([acknowledged, *(int(line) for line in writer.stdout.read().split())])
+    writer.stdout.close()
     assert copied_while_writing > 0
     while importer.run():
         pass
@@ -61,6 +62,7 @@ def test_a_killed_writer_loses_nothing_acknowledged_and_nothing_is_copied_twice(
     assert len(numbers) >= acknowledged + 1  # every acknowledged record (and perhaps one written unacknowledged)
     assert all(r.endswith(b"x" * 200) for r in records)  # no torn record
     assert list((spool_dir / INBOX).iterdir()) == [], "the exited writer's inbox was not removed"
+    target.close()
 
 
 def test_a_live_writer_keeps_its_inbox_and_segments_are_dropped_once_copied(tmp_path: Path) -> None:
@@ -80,3 +82,4 @@ def test_a_live_writer_keeps_its_inbox_and_segments_are_dropped_once_copied(tmp_
     assert importer.run() == 0
     assert not writer.directory.exists()
     assert len(_copied(target)) == 31 and writer.accepted_events == 31
+    target.close()
