@@ -8,7 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY grafana_proxy ./grafana_proxy
 RUN pip install . \
     && useradd --system --uid 10001 --home-dir /data --create-home grafana-proxy

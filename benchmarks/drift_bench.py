@@ -1,4 +1,4 @@
-"""Drift analysis speed: 100 features x 1,000,000 window rows (issue 3 §5 asks for < 2 s).
+"""Drift analysis speed: 100 features x 1,000,000 window rows (the goal is < 2 s).
 
 Run: ``python benchmarks/drift_bench.py [--features 100] [--rows 1000000] [--repeat 3]``.
 Prints the best and median wall time of ``drift.analyze`` (live stats on the padded reference bins,

@@ -13,10 +13,12 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy import __version__
-from grafana_proxy.api import endpoints, events, ground_truth
+from grafana_proxy.api import artifacts, batches, endpoints, events, ground_truth, monitoring
+from grafana_proxy.apidocs import install_api_docs
 from grafana_proxy.deps import RuntimeDep, runtime_of
 from grafana_proxy.errors import error_response, json_response
 from grafana_proxy.handlers import install_error_handlers
+from grafana_proxy.ingest.counter import accepted_in
 from grafana_proxy.ingest.inbox import InboxWriter
 from grafana_proxy.middleware import BodyLimitMiddleware, RequestLogMiddleware
 from grafana_proxy.observability import IngestSnapshot, install_metrics
@@ -48,6 +50,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         description="One Grafana datasource for models in production (SimpleJSON, simPod JSON, Infinity).",
         redirect_slashes=False,  # the plugins call the prefix with and without "/"; both must be 200
         lifespan=_lifespan,
+        docs_url=None,  # /docs and /redoc come from install_api_docs, with assets served locally
+        redoc_url=None,
     )
     app.state.runtime = runtime  # the only thing on app.state; routes read it through RuntimeDep
     install_error_handlers(app)
@@ -55,11 +59,16 @@ def create_app(runtime: Runtime) -> FastAPI:
         app.include_router(simplejson.router, prefix=prefix, tags=["datasource"])
         app.include_router(simpod.router, prefix=prefix, tags=["datasource"])
         app.include_router(infinity.router, prefix=prefix, tags=["datasource"])
+        app.include_router(artifacts.datasource_router, prefix=prefix)
     app.include_router(endpoints.router)
     app.include_router(events.router)
     app.include_router(ground_truth.router)
+    app.include_router(monitoring.router)
+    app.include_router(batches.router)
+    app.include_router(artifacts.router)
     _add_health(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_api_docs(app, "grafana-proxy")
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, batch_max_bytes=settings.batch_max_bytes)
     install_metrics(app, runtime)  # outside the body limit, so 413s are counted
     app.add_middleware(RequestLogMiddleware)
     return app
@@ -81,7 +90,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Accepted here; waiting to be folded as the ingest role last reported it.
         folded = read_status(ingest_status) or {}
         return IngestSnapshot(
-            accepted_events_total=writer.accepted_events, backlog_records=int(folded.get("backlog_records", 0))
+            # Every process sharing the spool directory (this one's live count, the others' count files).
+            accepted_events_total=accepted_in(runtime.ingest.spool_dir, {writer.directory: writer.accepted_events}),
+            backlog_records=int(folded.get("backlog_records", 0)),
+            dead_lettered_total=int(folded.get("dead_lettered_total", 0)),
         )
 
     runtime.metrics.set_ingest_provider(snapshot)
@@ -99,7 +111,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _add_health(app: FastAPI) -> None:
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     def healthz() -> Response:
-        return json_response({"status": "ok"})
+        return json_response({"status": "ok", "version": __version__})
 
     @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers")
     def readyz(runtime: RuntimeDep) -> Response:

@@ -1,9 +1,10 @@
 """Access keys on every request.
 
 Grafana sends the key in a custom header: ``X-V3io-Session-Key`` (MLRun's), then ``X-V3io-Access-Key``,
-then ``Authorization: Bearer``. Verified keys are cached for a few seconds under the SHA-256 of the
-secret (never the secret), so a panel refresh costs no database round trip for the key; a revoked
-key stops working within that TTL."""
+then ``Authorization: Bearer``. Verified keys are cached for one second under the SHA-256 of the
+secret (never the secret), so a panel refresh costs no database round trip for the key. Revocation
+takes effect in every process within that second (``keys revoke`` from the CLI, another replica), and
+at once in the process that revokes through its own key store (the cache listens to it)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,13 @@ from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy.deps import RuntimeDep
 from grafana_proxy.errors import ApiError
+from grafana_proxy.identifiers import problem
 from grafana_proxy.model import AccessKey
 from grafana_proxy.settings import AuthMode
 from grafana_proxy.stores.base import KeyStore
 
 KEY_HEADERS = ("x-v3io-session-key", "x-v3io-access-key")
-CACHE_TTL_SECONDS = 5.0
+CACHE_TTL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class Principal:
     can_write: bool
 
     def check_project(self, project: str) -> None:
+        reason = problem("project", project)
+        if reason is not None:
+            raise ApiError(400, f"project: {reason}", "invalid project")
         if not self.access.allows(project):
             raise ApiError(403, f"this access key may not use project {project!r}")
 
@@ -64,6 +69,9 @@ class KeyVerifier:
         self._ttl = ttl
         self._cache: dict[str, tuple[float, AccessKey | None]] = {}
         self._lock = threading.Lock()
+        listen = getattr(keys, "add_revoke_listener", None)
+        if listen is not None:
+            listen(self.forget_key)
 
     def cached(self, secret: str) -> tuple[bool, AccessKey | None]:
         """(True, key or None) when the cache still holds a verdict on ``secret``; (False, None) when
@@ -86,6 +94,11 @@ class KeyVerifier:
                 self._cache.clear()
             self._cache[digest] = (now + self._ttl, key)
         return key
+
+    def forget_key(self, key_id: str) -> None:
+        """Drop the cached verdicts on one key (it was just revoked in this process)."""
+        with self._lock:
+            self._cache = {d: v for d, v in self._cache.items() if v[1] is None or v[1].key_id != key_id}
 
     def forget(self) -> None:
         with self._lock:

@@ -44,17 +44,23 @@ async def _send_json(send: Send, status: int, payload: dict[str, str]) -> None:
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """``max_bytes`` for every request; ``batch_max_bytes`` for batch uploads (paths ending in /batches),
+    which are streamed to disk instead of being held in memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, batch_max_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.batch_max_bytes = batch_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        batch = scope["path"].endswith("/batches")
+        limit = self.batch_max_bytes if batch else self.max_bytes
         declared = _header(scope, b"content-length")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await _send_json(send, 413, self._message())
+        if declared.isdigit() and int(declared) > limit:
+            await _send_json(send, 413, self._message(batch))
             return
         seen = 0
         started = False
@@ -65,7 +71,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     exceeded = True
                     raise BodyTooLarge
             return message
@@ -77,7 +83,7 @@ class BodyLimitMiddleware:
                 # body"); a body over the limit must still be a 413, so that answer is replaced.
                 if message["type"] == "http.response.start" and not started:
                     started = True
-                    await _send_json(send, 413, self._message())
+                    await _send_json(send, 413, self._message(batch))
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -86,9 +92,15 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _send_json(send, 413, self._message())
+                await _send_json(send, 413, self._message(batch))
 
-    def _message(self) -> dict[str, str]:
+    def _message(self, batch: bool) -> dict[str, str]:
+        if batch:
+            return {
+                "message": f"batch file larger than {self.batch_max_bytes} bytes; split it "
+                "(limit: GRAFANA_PROXY_BATCH_MAX_BYTES)",
+                "error": "payload too large",
+            }
         return {
             "message": f"request body larger than {self.max_bytes} bytes; split the batch "
             "(limit: GRAFANA_PROXY_MAX_BODY_BYTES)",

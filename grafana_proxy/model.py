@@ -238,3 +238,85 @@ class NormalEvent:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> NormalEvent:
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class ProjectMonitoring:
+    """A project's own monitoring settings (absent: the global settings apply)."""
+
+    project: str
+    enabled: bool
+    base_period_minutes: float
+    updated_at: int
+
+
+@dataclass(frozen=True)
+class ApplicationConfig:
+    """A monitoring application set on a project: results are written under ``name``; ``application`` is a
+    built-in name or ``package.module:Class``; ``endpoints`` None = every endpoint of the project."""
+
+    project: str
+    name: str
+    application: str
+    params: dict[str, Any] = field(default_factory=dict)
+    endpoints: tuple[str, ...] | None = None
+    updated_at: int = 0
+
+
+@dataclass(frozen=True)
+class ApplicationStatus:
+    """What the controller did with one application of a project, over all passes."""
+
+    name: str
+    last_run: int | None = None
+    last_window_end: int | None = None
+    windows: int = 0
+    results: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    last_error_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Rows submitted together (batch inference), analysed by the controller as one window
+    ``[start_ms, end_ms)``."""
+
+    project: str
+    batch_id: str
+    endpoint_uid: str
+    start_ms: int
+    end_ms: int
+    rows: int
+    submitted_at: int
+    analysed_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file a monitoring application kept for one window of one endpoint (an HTML report, a JSON
+    document, a PNG plot). The bytes live in the archive storage at ``path`` (relative to its root)."""
+
+    artifact_id: str
+    project: str
+    endpoint_uid: str
+    application: str
+    name: str
+    start_infer_time: int
+    end_infer_time: int
+    content_type: str
+    size: int
+    path: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int
+    source: str
+    position: str
+    payload: bytes
+    error: str
+    attempts: int
+    created_at: int
+    replay_requested_at: int | None

@@ -24,6 +24,7 @@ from grafana_proxy.stores.base import Stores
 from grafana_proxy.targets.registry import TargetRegistry, load_registry
 
 if TYPE_CHECKING:
+    from grafana_proxy.archive.artifacts import ArtifactKeeper
     from grafana_proxy.archive.config import ArchiveConfig
     from grafana_proxy.auth import KeyVerifier
     from grafana_proxy.monitoring.config import MonitoringConfig
@@ -79,6 +80,13 @@ class Runtime:
         from grafana_proxy.archive.config import ArchiveConfig
 
         return ArchiveConfig.from_settings(self.settings)
+
+    @cached_property
+    def artifacts(self) -> ArtifactKeeper:
+        """Files monitoring applications keep, in the archive storage (the controller writes, the api reads)."""
+        from grafana_proxy.archive.artifacts import ArtifactKeeper
+
+        return ArtifactKeeper(self.archive.archive_url, self.stores.artifacts, clock=self.clock)
 
     @cached_property
     def monitoring(self) -> MonitoringConfig:

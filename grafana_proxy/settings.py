@@ -9,7 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from grafana_proxy.vocabulary import BUILTIN_APPLICATIONS
@@ -27,7 +27,11 @@ class AuthMode(StrEnum):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="GRAFANA_PROXY_", env_file=".env", env_ignore_empty=True, extra="ignore"
+        env_prefix="GRAFANA_PROXY_",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+        populate_by_name=True,  # Settings(gateway_service_url=...) works for the fields with aliases too
     )
 
     data_dir: Path = Field(
@@ -54,6 +58,11 @@ class Settings(BaseSettings):
     rollup_10m_retention_days: float = Field(default=35, description="Retention of the 10-minute tier.")
     rollup_1h_retention_days: float = Field(default=400, description="Retention of the 1-hour tier.")
     rollup_1d_retention_days: float = Field(default=1830, description="Retention of the 1-day tier.")
+    artifact_retention_days: float = Field(
+        default=35,
+        description="How long artifacts of monitoring applications (reports, plots) are kept; removed by the "
+        "controller.",
+    )
 
     max_points_per_series: int = Field(
         default=11_000, description="Hard cap of datapoints in one returned series (Prometheus' limit)."
@@ -63,6 +72,11 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, description="Requests with a larger body are refused with 413."
+    )
+    batch_max_bytes: int = Field(
+        default=20 * 1024**3,
+        gt=0,
+        description="Largest batch file (POST .../batches); it is streamed to the data dir, not held in memory.",
     )
     bootstrap_key: SecretStr | None = Field(
         default=None,
@@ -79,6 +93,9 @@ class Settings(BaseSettings):
         default=64 * 1024 * 1024, gt=0, description="Spool segment size before a new file starts."
     )
     ingest_max_batch_events: int = Field(default=10_000, gt=0, description="Most events in one POST /events.")
+    ingest_max_attempts: int = Field(
+        default=3, gt=0, description="Attempts to fold a spool record before it moves to the dead-letter store."
+    )
     dedup_retention_hours: float = Field(
         default=168, gt=0, description="How long request_ids are remembered for idempotency."
     )
@@ -105,6 +122,24 @@ class Settings(BaseSettings):
         default=10_000, gt=0, description="Gateway: calls queued for recording before it spools inline."
     )
     gateway_max_connections: int = Field(default=100, gt=0, description="Gateway: connections to the model service.")
+    # The monitor gateway's original deployment names these three SERVICE_URL, TABLE_NAME and DB_URL;
+    # they stay accepted so an existing deployment keeps working. An explicit command-line option wins.
+    gateway_service_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GRAFANA_PROXY_GATEWAY_SERVICE_URL", "SERVICE_URL"),
+        description="Gateway: URL of the model service it forwards calls to (`--service-url`).",
+    )
+    gateway_table_name: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GRAFANA_PROXY_GATEWAY_TABLE_NAME", "TABLE_NAME"),
+        description="Gateway: also write one row per call into this plain SQL table (`--table`).",
+    )
+    gateway_db_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GRAFANA_PROXY_GATEWAY_DB_URL", "DB_URL"),
+        description="Gateway: SQLAlchemy URL of the database holding that table (`--db-url`); default: the "
+        "stores' database.",
+    )
 
     # Monitoring (controller and applications)
     controller_in_serve: bool = Field(
@@ -163,7 +198,11 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="Python logging level.")
 
     @field_validator(
-        "raw_retention_days", "rollup_10m_retention_days", "rollup_1h_retention_days", "rollup_1d_retention_days"
+        "raw_retention_days",
+        "rollup_10m_retention_days",
+        "rollup_1h_retention_days",
+        "rollup_1d_retention_days",
+        "artifact_retention_days",
     )
     @classmethod
     def _positive(cls, value: float) -> float:
@@ -214,3 +253,7 @@ class Settings(BaseSettings):
             "1h": int(self.rollup_1h_retention_days * day),
             "1d": int(self.rollup_1d_retention_days * day),
         }
+
+    def artifact_retention_ms(self) -> int:
+        """How long artifacts are kept, in milliseconds (after their window ends)."""
+        return int(self.artifact_retention_days * 86_400_000)

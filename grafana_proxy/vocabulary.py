@@ -26,10 +26,16 @@ WINDOW_SERIES = (
 HISTOGRAM_DATA_DRIFT = "histogram-data-drift"
 SYSTEM_PERFORMANCE = "system-performance"
 MODEL_PERFORMANCE = "model-performance"
-BUILTIN_APPLICATIONS = (HISTOGRAM_DATA_DRIFT, SYSTEM_PERFORMANCE, MODEL_PERFORMANCE)
+DATA_QUALITY = "data-quality"
+OUTLIERS = "outliers"
+BUILTIN_APPLICATIONS = (HISTOGRAM_DATA_DRIFT, SYSTEM_PERFORMANCE, MODEL_PERFORMANCE, DATA_QUALITY, OUTLIERS)
+# Optional (the evidently extra): not enabled by default.
+EVIDENTLY_DATA_DRIFT = "evidently-data-drift"
 
 # Results and metrics of the drift application.
 GENERAL_DRIFT = "general_drift"
 DRIFT_METRICS = ("tvd_mean", "hellinger_mean", "kld_mean")
+# Results of the outliers application.
+OUTLIER_SHARE = "outlier_share"
 # What the controller records when an application raises or returns something the stores refuse.
 APPLICATION_ERROR = "application_error"

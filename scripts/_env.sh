@@ -25,6 +25,12 @@ ensure_venv() {
     fi
     # shellcheck disable=SC1091
     . .venv/bin/activate
-    echo "==> installing grafana-proxy$extras into .venv"
-    python -m pip install --quiet --disable-pip-version-check --no-input -e ".$extras"
+    if [ -f .venv/.installed ]; then
+        echo "==> checking the installed packages in .venv (a few seconds)"
+    else
+        echo "==> installing grafana-proxy$extras and its dependencies into .venv (first run: about a minute)"
+    fi
+    python -m pip install --quiet --disable-pip-version-check --no-input -e ".$extras" || return 1
+    touch .venv/.installed
+    echo "==> grafana-proxy $(python -c "import grafana_proxy; print(grafana_proxy.__version__)") is installed in .venv"
 }

@@ -112,6 +112,7 @@ def fold_here(runtime: Runtime) -> IngestPipeline:
         lambda: IngestSnapshot(
             accepted_events_total=pipeline.accepted_events,
             backlog_records=pipeline.backlog_records(),
+            dead_lettered_total=pipeline.dead_lettered(),
         )
     )
     return pipeline

@@ -114,7 +114,13 @@ def test_the_api_role_answers_queries_events_and_metrics_without_heavy_libraries
 
 def test_the_controller_walks_empty_windows_without_heavy_libraries(tmp_path: Path) -> None:
     seen = probe(tmp_path, "controller")
-    assert seen["analysed"] == ["histogram-data-drift", "model-performance", "system-performance"]
+    assert seen["analysed"] == [
+        "data-quality",
+        "histogram-data-drift",
+        "model-performance",
+        "outliers",
+        "system-performance",
+    ]
     assert seen["walked"] == []
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from grafana_proxy.api.artifacts import KeeperDep
 from grafana_proxy.api.schemas import NAME_PATTERN, EndpointPatch, FeaturesIn, MetricsIn, ResultsIn
 from grafana_proxy.auth import ReadableProject, WritableProject
 from grafana_proxy.deps import RuntimeDep
@@ -52,11 +53,12 @@ def list_endpoints(project: ReadableProject, runtime: RuntimeDep) -> Response:
     return json_response([record.to_dict() for record in stores.endpoints.records(project)])
 
 
-@router.delete("/{uid}", summary="Delete an endpoint with its series and results")
-def delete_endpoint(project: WritableProject, uid: Uid, runtime: RuntimeDep) -> Response:
+@router.delete("/{uid}", summary="Delete an endpoint with its series, results and artifacts")
+def delete_endpoint(project: WritableProject, uid: Uid, runtime: RuntimeDep, artifacts: KeeperDep) -> Response:
     stores = runtime.stores
     if not stores.endpoints.delete(project, uid):
         raise ApiError(404, f"model endpoint {uid!r} not found in project {project!r}")
+    artifacts.forget_endpoint(project, uid)
     return json_response({"deleted": uid})
 
 

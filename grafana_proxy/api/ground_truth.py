@@ -3,7 +3,7 @@ joined by the model-performance application on ``request_id``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -14,6 +14,7 @@ from grafana_proxy.api.schemas import MAX_ITEMS, Timestamp
 from grafana_proxy.auth import WritableProject
 from grafana_proxy.deps import RuntimeDep
 from grafana_proxy.errors import json_response
+from grafana_proxy.identifiers import EndpointId, RequestId
 from grafana_proxy.model import GroundTruth
 
 router = APIRouter(prefix="/api/v1/projects/{project}", tags=["ingest"])
@@ -24,10 +25,10 @@ Label = str | int | float | bool
 class LabelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    request_id: Annotated[str, Field(min_length=1, max_length=128)]
+    request_id: RequestId
     value: Label | list[Label] = Field(description="The true label, or one label per row of the request.")
     timestamp: Timestamp | None = None
-    endpoint_id: Annotated[str, Field(max_length=64)] | None = None
+    endpoint_id: EndpointId | None = None
 
 
 class GroundTruthIn(BaseModel):

@@ -8,9 +8,11 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from grafana_proxy.clock import InvalidTime, now_ms, parse_time
+from grafana_proxy.identifiers import KEY_PATTERN, ApplicationName, FeatureName, MetricName, ResultName
+from grafana_proxy.limits import number_problem, time_problem
 from grafana_proxy.model import ResultKind, ResultStatus
 
-NAME_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
+NAME_PATTERN = KEY_PATTERN
 MAX_ITEMS = 100_000
 # What every database and the JSON encoder can store and give back: a value that passes validation
 # but cannot be written, or is written and then breaks every later read (orjson refuses integers
@@ -54,9 +56,22 @@ def _text(value: Any) -> Any:
 
 def _to_epoch_ms(value: Any) -> int:
     try:
-        return parse_time(value, now=now_ms(), field="timestamp")
+        ms = parse_time(value, now=now_ms(), field="timestamp")
     except InvalidTime as exc:
         raise ValueError(str(exc)) from None
+    reason = time_problem(ms)
+    if reason is not None:
+        raise ValueError(reason)
+    return ms
+
+
+def _series_value(value: Any) -> Any:
+    """A value stored in a series (and summed by its rollups): finite and within the magnitude limit."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        reason = number_problem(value)
+        if reason is not None:
+            raise ValueError(reason)
+    return value
 
 
 def _finite(value: Any) -> Any:
@@ -68,7 +83,7 @@ def _finite(value: Any) -> Any:
 Timestamp = Annotated[int, BeforeValidator(_to_epoch_ms)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 Text = Annotated[str, AfterValidator(_text)]
-SeriesName = Annotated[Text, Field(min_length=1, max_length=255)]
+SeriesValue = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_series_value)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(_storable)]
 JsonList = Annotated[list[Text], AfterValidator(_storable)]
 
@@ -78,9 +93,9 @@ class _Strict(BaseModel):
 
 
 class MetricPointIn(_Strict):
-    name: SeriesName
+    name: MetricName
     timestamp: Timestamp
-    value: FiniteFloat
+    value: SeriesValue
 
 
 class MetricsIn(_Strict):
@@ -89,7 +104,7 @@ class MetricsIn(_Strict):
 
 class FeatureSampleIn(_Strict):
     timestamp: Timestamp
-    values: dict[SeriesName, Annotated[float | None, BeforeValidator(_finite)]]
+    values: dict[FeatureName, Annotated[float | None, BeforeValidator(_finite), AfterValidator(_series_value)]]
 
 
 class FeaturesIn(_Strict):
@@ -97,8 +112,8 @@ class FeaturesIn(_Strict):
 
 
 class ResultIn(_Strict):
-    application: Annotated[Text, Field(min_length=1, max_length=128)]
-    name: Annotated[Text, Field(min_length=1, max_length=128)]
+    application: ApplicationName
+    name: ResultName
     kind: ResultKind
     status: ResultStatus
     value: FiniteFloat
@@ -120,7 +135,7 @@ class EndpointPatch(_Strict):
     model_class: Annotated[Text, Field(max_length=255)] | None = None
     model_uri: Annotated[Text, Field(max_length=1024)] | None = None
     labels: JsonObject | None = None
-    feature_names: JsonList | None = None
+    feature_names: Annotated[list[FeatureName], AfterValidator(_storable)] | None = None
     label_names: JsonList | None = None
     feature_stats: JsonObject | None = None
     current_stats: JsonObject | None = None

@@ -1,11 +1,14 @@
-"""``histogram-data-drift``: MLRun's built-in drift application (peers.md §A.1, reference §5).
+"""``histogram-data-drift``: MLRun's built-in drift application, same formulas and
+thresholds.
 
 Per window: live stats on the reference bins, TVD / Hellinger / KLD per feature, their sums and means,
 general drift = (tvd_mean + hellinger_mean) / 2 classified with the drift thresholds. Outputs:
-- metrics ``tvd_mean``, ``hellinger_mean``, ``kld_mean``, ``missing_share_mean`` and
-  ``missing_share.<feature>``; with extra tests, ``<test>_drift_share`` (share of drifted features);
+- metrics ``tvd_mean``, ``hellinger_mean``, ``kld_mean``, ``missing_share_mean``,
+  ``missing_share.<feature>`` and ``infinite_share_mean`` (±inf cells, counted apart like nulls); with
+  extra tests, ``<test>_drift_share`` (share of drifted features among those the test could run on);
 - result ``general_drift`` (kind data_drift) whose extra_data holds ``drift_status`` (MLRun's "0"/"1"/"2"),
-  ``drift_measures``, and the features that could not be compared; with extra tests, one result
+  ``drift_measures``, and the features that could not be compared (``not_comparable``: feature ->
+  reason; they never count as drift); with extra tests, one result
   ``<test>_drift`` per test (drift detected when the drifted share >= ``drift_share``, Evidently's 0.5);
 - the endpoint record's ``current_stats``, ``drift_measures`` and ``drift_status``.
 Each segment (``drift_segments``) yields the same metrics and results named ``<name>[<segment>]``; the
@@ -18,7 +21,7 @@ Parameters (endpoint label > project > global, see ``MonitoringConfig``): ``drif
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from grafana_proxy.model import ResultKind, ResultStatus
 from grafana_proxy.monitoring.applications import (
@@ -71,6 +74,8 @@ def outputs_of(report: DriftReport, drift_share: float, segment: str | None = No
             out.append(MetricValue(_name(metric, segment), value))
     if report.missing_share_mean is not None:
         out.append(MetricValue(_name("missing_share_mean", segment), report.missing_share_mean))
+    if report.infinite_share_mean is not None:
+        out.append(MetricValue(_name("infinite_share_mean", segment), report.infinite_share_mean))
     for feature, measures in report.features.items():
         if measures["missing_share"] is not None:
             out.append(MetricValue(_name(f"missing_share.{feature}", segment), measures["missing_share"]))
@@ -85,7 +90,7 @@ def outputs_of(report: DriftReport, drift_share: float, segment: str | None = No
     if segment is not None:
         extra["segment"] = segment
     if report.general_drift is None:
-        extra["reason"] = "no feature of the reference has values in this window"
+        extra["reason"] = "no feature of the reference has a finite value in this window"
     out.append(
         ResultValue(_name(RESULT, segment), report.general_drift or 0.0, ResultKind.data_drift, report.status, extra)
     )
@@ -113,6 +118,33 @@ def record_fields(report: DriftReport) -> Mapping[str, Any]:
 
 class HistogramDataDrift(MonitoringApplication):
     name = HISTOGRAM_DATA_DRIFT
+    params_schema: ClassVar[Mapping[str, type] | None] = {
+        "drift_potential": float,
+        "drift_detected": float,
+        "drift_share": float,
+        "drift_tests": list,
+        "drift_test_thresholds": dict,
+        "drift_segments": list,
+    }
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        super().check_params(params)
+        # One threshold alone is checked against the range only: the other comes from the project's or the
+        # global settings, which may differ from the defaults.
+        for key in ("drift_potential", "drift_detected"):
+            if key in params and not 0 < params[key] <= 1:
+                raise ValueError(f"{cls.name}: {key} must be in (0, 1], got {params[key]}")
+        potential, detected = params.get("drift_potential"), params.get("drift_detected")
+        if potential is not None and detected is not None and not potential < detected:
+            raise ValueError(
+                f"{cls.name}: need 0 < drift_potential < drift_detected <= 1 (got {potential}, {detected})"
+            )
+        choose_tests([str(t) for t in params.get("drift_tests", [])], params.get("drift_test_thresholds", {}))
+        for raw in params.get("drift_segments", []):
+            if not isinstance(raw, dict):
+                raise ValueError(f"{cls.name}: each of drift_segments must be an object, got {raw!r}")
+            Segment.parse(raw)
 
     def do_tracking(self, context: ApplicationContext) -> list[Output]:
         reference = context.feature_stats

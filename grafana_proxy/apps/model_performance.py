@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -128,6 +128,14 @@ def regression_metrics(predictions: np.ndarray[Any, Any], labels: np.ndarray[Any
 
 class ModelPerformance(MonitoringApplication):
     name = MODEL_PERFORMANCE
+    params_schema: ClassVar[Mapping[str, type] | None] = {
+        "task": str,
+        "ground_truth_delay_minutes": float,
+        "accuracy_potential": float,
+        "accuracy_detected": float,
+        "mae_potential": float,
+        "mae_detected": float,
+    }
 
     def delay_ms(self, params: Mapping[str, Any]) -> int:
         return int(float(params.get("ground_truth_delay_minutes", 60)) * 60_000)

@@ -12,6 +12,9 @@ each pair must satisfy 0 <= potential < detected."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import numpy as np
 
 from grafana_proxy.model import ResultKind
@@ -37,6 +40,12 @@ def _pair(ctx: ApplicationContext, stem: str, potential: float, detected: float)
 
 class SystemPerformance(MonitoringApplication):
     name = SYSTEM_PERFORMANCE
+    params_schema: ClassVar[Mapping[str, type] | None] = {
+        "latency_potential_us": float,
+        "latency_detected_us": float,
+        "error_rate_potential": float,
+        "error_rate_detected": float,
+    }
 
     def do_tracking(self, context: ApplicationContext) -> list[Output]:
         events = context.events

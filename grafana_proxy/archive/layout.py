@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import posixpath
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -22,10 +23,15 @@ import fsspec
 import orjson
 from fsspec.implementations.local import LocalFileSystem
 
+from grafana_proxy.identifiers import problem
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
 FEATURE_PREFIX = "feature."
+# Column naming the batch of rows submitted as a batch (grafana_proxy.batch); served traffic has none. The
+# controller analyses a batch's rows as that batch's window and leaves them out of the period windows.
+BATCH_COLUMN = "batch_id"
 # Key in a compacted file's Parquet metadata listing the files it replaces (see compact.py).
 REPLACES_KEY = b"grafana_proxy.replaces"
 
@@ -66,8 +72,21 @@ def day(timestamp_ms: int) -> str:
     return _day_of(timestamp_ms // 86_400_000)
 
 
+class UnsafePath(ValueError):
+    """An archive path that would not name a partition directory inside the archive root."""
+
+
 def partition_path(root: str, project: str, endpoint_uid: str, date: str) -> str:
-    return f"{root}/project={project}/endpoint_id={endpoint_uid}/date={date}"
+    """The partition directory, built only from valid identifiers and checked to stay inside ``root``
+    (the identifier rule already excludes ``/`` and a leading ``.``; this is the second line)."""
+    for reason in (problem("project", project), problem("endpoint_id", endpoint_uid)):
+        if reason is not None:
+            raise UnsafePath(f"archive partition refused: {reason}")
+    relative = f"project={project}/endpoint_id={endpoint_uid}/date={date}"
+    parts = relative.split("/")
+    if posixpath.normpath(relative) != relative or len(parts) != 3 or any(p.startswith(".") for p in parts):
+        raise UnsafePath(f"archive partition {relative!r} would not stay inside the archive root {root!r}")
+    return f"{root}/{relative}"
 
 
 def _is_number(value: Any) -> bool:

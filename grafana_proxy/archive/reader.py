@@ -15,9 +15,11 @@ from grafana_proxy.archive.layout import (
     BASE_COLUMNS,
     FEATURE_PREFIX,
     REPLACES_KEY,
+    UnsafePath,
     open_root,
     partition_path,
 )
+from grafana_proxy.identifiers import is_valid
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,7 +69,11 @@ def _window_files(fs: fsspec.AbstractFileSystem, root: str, project: str, uid: s
     """The visible files of the day partitions a window touches (a file may hold rows outside the window)."""
     files: list[str] = []
     for date in _days(start, end):
-        files.extend(visible_files(fs, partition_path(root, project, uid, date)))
+        try:
+            path = partition_path(root, project, uid, date)
+        except UnsafePath:
+            return []  # an identifier stored before the rule existed: the writer never archives under it
+        files.extend(visible_files(fs, path))
     return files
 
 
@@ -75,6 +81,8 @@ def archived_days(url: str, project: str, endpoint_uid: str) -> frozenset[str]:
     """The dates (YYYY-MM-DD) that have a partition for this endpoint: one directory listing, so the
     controller can skip a month of empty windows without looking at each one."""
     fs, root = open_root(url)
+    if not (is_valid("project", project) and is_valid("endpoint_id", endpoint_uid)):
+        return frozenset()  # never a directory listing outside the archive root
     try:
         names = fs.ls(f"{root}/project={project}/endpoint_id={endpoint_uid}", detail=False)
     except FileNotFoundError:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores, StoreUnavailable
@@ -18,8 +19,9 @@ out = Console(highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print an error on stderr; the caller raises the returned ``typer.Exit``."""
-    err.print(f"[bold red]error:[/] {message}")
+    """Print an error on stderr, on one line; the caller raises the returned ``typer.Exit``. The message
+    is plain text: brackets in it (``pip install 'grafana-proxy[evidently]'``, paths) are not markup."""
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code)
 
 

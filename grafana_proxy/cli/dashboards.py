@@ -58,11 +58,21 @@ def provision(
         str, typer.Option("--proxy-url", help="grafana-proxy's URL as seen from the Grafana server.")
     ] = "http://localhost:8080",
     project: Annotated[
-        list[str] | None, typer.Option("--project", help="Project to alert on (repeatable; Infinity only).")
+        list[str] | None,
+        typer.Option(
+            "--project",
+            help="Limit the alert rules to this project (repeatable; default: every project the key may read).",
+        ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite dashboards that were changed in Grafana since the last push.")
+    ] = False,
 ) -> None:
     """Create or update the datasource, the "Model monitoring" folder, the dashboards and (Infinity)
-    the alert rules in a running Grafana. A second run changes nothing."""
+    the alert rules in a running Grafana. A second run changes nothing.
+
+    A dashboard changed in Grafana since it was last pushed is kept (and the command fails) unless
+    --force is given."""
     from grafana_proxy.dashboards.alerts import ALERT_PROJECTS
     from grafana_proxy.dashboards.provision import ProvisionError, ProvisionOptions
     from grafana_proxy.dashboards.provision import provision as run
@@ -80,6 +90,7 @@ def provision(
         key=key,
         proxy_url=proxy_url,
         projects=tuple(project or ALERT_PROJECTS),
+        force=force,
     )
     try:
         report = run(opts)

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from grafana_proxy.cli.common import err, fail, load_settings, opened_stores, out
+from grafana_proxy.identifiers import problem
 
 app = typer.Typer(help="Access keys (stored hashed; a secret is shown once, at creation).", no_args_is_help=True)
 
@@ -32,8 +33,10 @@ def create(
     projects = sorted(set(project or []))
     if bool(projects) == all_projects:
         raise fail("give either --project P (one or more) or --all-projects")
-    if any(not p.strip() for p in projects):
-        raise fail("--project must not be empty")
+    for each in projects:
+        reason = problem("project", each)
+        if reason is not None:
+            raise fail(f"--project: {reason}")
     with opened_stores(load_settings()) as stores:
         key, secret = stores.keys.create(name, None if all_projects else projects, "write" if write else "read")
     scope_projects = "all projects" if key.projects is None else ", ".join(key.projects)

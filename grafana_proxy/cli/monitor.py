@@ -51,19 +51,44 @@ def reference_set(
     endpoint: Annotated[str, typer.Option(help="Endpoint uid.")],
     from_file: Annotated[Path, typer.Option("--from-file", help="Training set, .csv or .parquet.")],
     exclude: Annotated[list[str] | None, typer.Option(help="Column to leave out (e.g. the label); repeatable.")] = None,
+    create: Annotated[
+        bool, typer.Option("--create", help="Create the endpoint when it does not exist yet (default: refuse).")
+    ] = False,
 ) -> None:
-    """Compute feature_stats (MLRun's format, 20-bin histograms) from a training file and store them."""
-    from grafana_proxy.monitoring.stats import reference_from_file
+    """Compute feature_stats (MLRun's format, 20-bin histograms) from a training file and store them;
+    keep a sample of the training rows in the archive storage for row-based applications (Evidently)."""
+    from grafana_proxy.archive.reference import write_reference
+    from grafana_proxy.identifiers import problem
+    from grafana_proxy.monitoring.stats import load_training_file, reference_stats
 
+    for option, reason in (
+        ("--project", problem("project", project)),
+        ("--endpoint", problem("endpoint_id", endpoint)),
+    ):
+        if reason is not None:
+            raise fail(f"{option}: {reason}")
     settings = load_settings()
     try:
-        stats = reference_from_file(from_file, exclude=tuple(exclude or ()))
+        frame = load_training_file(from_file)
+        names = [str(c) for c in frame.columns if str(c) not in set(exclude or ())]
+        stats = reference_stats(frame, names)
     except (OSError, ValueError) as error:
         raise fail(f"cannot read {from_file}: {error}") from None
     with opened_stores(settings) as stores:
         record = stores.endpoints.get(project, endpoint)
+        if record is None and not create:
+            known = ", ".join(stores.endpoints.uids(project)[:10]) or "none"
+            raise fail(
+                f"no endpoint {endpoint!r} in project {project!r} (known: {known}); check --endpoint, "
+                "or add --create to register it"
+            )
         fields: dict[str, object] = {"feature_stats": stats}
         if record is None or not record.feature_names:
             fields["feature_names"] = list(stats)
         stores.endpoints.upsert(project, endpoint, fields)
-    out.print(f"reference of {project}/{endpoint}: {len(stats)} features from {from_file}")
+    archive_url = settings.archive_location
+    try:
+        kept = write_reference(archive_url, project, endpoint, frame[names])
+    except OSError as error:
+        raise fail(f"cannot keep the training rows in {archive_url}: {error}") from None
+    out.print(f"reference of {project}/{endpoint}: {len(stats)} features from {from_file} ({kept} rows kept)")

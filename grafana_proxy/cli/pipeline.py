@@ -1,15 +1,7 @@
-"""Pipeline commands (issue 3): ``gateway``, ``demo-model``, ``traffic``, ``archive compact``.
+"""Pipeline commands: ``gateway``, ``demo-model``, ``traffic``, ``archive compact``.
 
-Wiring in main.py::
-
-    from grafana_proxy.cli import pipeline
-    app.command()(pipeline.gateway)
-    app.command("demo-model")(pipeline.demo_model)
-    app.command()(pipeline.traffic)
-    app.add_typer(pipeline.archive_app, name="archive")
-
-``SERVICE_URL``, ``TABLE_NAME`` and ``DB_URL`` are the monitor gateway document's variable names; typer
-reads them as option defaults (command-line parsing, not program settings)."""
+The gateway's options fall back on the settings ``GRAFANA_PROXY_GATEWAY_SERVICE_URL``, ``..._TABLE_NAME``
+and ``..._DB_URL`` (which also accept the older names ``SERVICE_URL``, ``TABLE_NAME`` and ``DB_URL``)."""
 
 from __future__ import annotations
 
@@ -23,30 +15,48 @@ archive_app = typer.Typer(help="The raw-event Parquet archive.", no_args_is_help
 
 
 def gateway(
-    service_url: Annotated[
-        str, typer.Option("--service-url", envvar="SERVICE_URL", help="URL of the model service to front.")
-    ],
     project: Annotated[str, typer.Option("--project", help="Project the calls are recorded under.")],
+    service_url: Annotated[
+        str | None,
+        typer.Option(
+            "--service-url", help="URL of the model service to front (default: GRAFANA_PROXY_GATEWAY_SERVICE_URL)."
+        ),
+    ] = None,
     port: Annotated[int, typer.Option(help="Port the gateway listens on.")] = 8081,
     host: Annotated[str | None, typer.Option(help="Address to bind (default: GRAFANA_PROXY_HOST).")] = None,
     table: Annotated[
-        str | None, typer.Option("--table", envvar="TABLE_NAME", help="Also write one row per call to this table.")
+        str | None,
+        typer.Option(
+            "--table", help="Also write one row per call to this table (default: GRAFANA_PROXY_GATEWAY_TABLE_NAME)."
+        ),
     ] = None,
     db_url: Annotated[
         str | None,
-        typer.Option("--db-url", envvar="DB_URL", help="SQLAlchemy URL for --table (default: the stores' database)."),
+        typer.Option(
+            "--db-url",
+            help="SQLAlchemy URL for --table (default: GRAFANA_PROXY_GATEWAY_DB_URL, else the stores' database).",
+        ),
     ] = None,
     function: Annotated[str | None, typer.Option(help="Function name in the endpoint id (default: host).")] = None,
     model: Annotated[str | None, typer.Option(help="Model name (default: from the path, else 'default').")] = None,
 ) -> None:
     """Forward every call to the model service and record it as an inference event."""
     from grafana_proxy.gateway.run import run_gateway
+    from grafana_proxy.identifiers import problem
     from grafana_proxy.roles import EXIT_CANNOT_START, CannotStart, check_port
     from grafana_proxy.runtime import Runtime
     from grafana_proxy.stores.base import StoreUnavailable
 
+    for option, reason in (("--project", problem("project", project)), ("--function", _function_problem(function))):
+        if reason is not None:
+            raise fail(f"{option}: {reason}")
     settings = load_settings()
     host = host or settings.host
+    service_url = service_url or settings.gateway_service_url
+    if not service_url:
+        raise fail("give --service-url URL (or set GRAFANA_PROXY_GATEWAY_SERVICE_URL): the model service to front")
+    table = table or settings.gateway_table_name
+    db_url = db_url or settings.gateway_db_url
     try:
         check_port(host, port)
         runtime = Runtime.build(settings)
@@ -59,6 +69,12 @@ def gateway(
         run_gateway(runtime, service_url, project, host, port, table, db_url, function, model)
     finally:
         runtime.close()
+
+
+def _function_problem(function: str | None) -> str | None:
+    from grafana_proxy.identifiers import problem
+
+    return None if function is None else problem("function_uri", function)
 
 
 def demo_model(

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from grafana_proxy.cli.common import err, fail, load_settings
+from grafana_proxy.cli.preflight import require_free_port, require_free_spool
 from grafana_proxy.settings import AuthMode, Settings
 from grafana_proxy.stores.base import StoreUnavailable
 from grafana_proxy.supervisor import RoleSpec, Supervisor, cli_argv
@@ -22,6 +23,8 @@ def prepare(settings: Settings) -> None:
     try:
         check_data_dirs(settings)
         open_stores(settings).close()
+        if settings.controller_in_serve:  # refuse unknown or uninstallable applications now, in one line
+            check_applications(settings)
     except (StoreUnavailable, ValueError) as error:
         raise fail(str(error)) from None
 
@@ -42,6 +45,16 @@ def loopback(host: str) -> str:
     return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
 
 
+def check_applications(settings: Settings) -> None:
+    """ValueError naming the problem when an enabled monitoring application cannot be created (an unknown
+    name, or Evidently's without its extra), before the server starts rather than inside its lifespan."""
+    from grafana_proxy.monitoring.config import MonitoringConfig
+    from grafana_proxy.monitoring.registry import discover
+
+    config = MonitoringConfig.from_settings(settings)
+    discover(config.application_paths).create(config.applications)
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default: GRAFANA_PROXY_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: GRAFANA_PROXY_PORT).")] = None,
@@ -59,6 +72,9 @@ def serve(
             "[bold red]WARNING: GRAFANA_PROXY_AUTH=none — access keys are NOT checked. Anyone who can "
             f"reach {host}:{port} can read and write every project. Local experiments only.[/]"
         )
+    # One line, before any process starts, for the two usual reasons serve cannot run.
+    require_free_port(host, port, "grafana-proxy serve", "--port (or GRAFANA_PROXY_PORT)")
+    require_free_spool(settings, "serve", "`grafana-proxy serve`")
     prepare(settings)
     roles = serve_roles(settings, host, port, workers)
     code = Supervisor(roles, state_file=status_path(settings.spool_path, "roles"), json_lines=settings.log_json).run()

@@ -4,8 +4,10 @@ Thresholds (change them here, then run ``grafana-proxy dashboards build``):
 - ``DRIFT_STATUS_MIN`` = 2: fire when an endpoint's drift status is Detected (general drift >= 0.7).
 - ``LATENCY_MAX_US`` = 200000: fire when an endpoint's 5-minute average latency exceeds 200 ms.
 - ``ERROR_RATE_MAX`` = 0.05: fire when more than 5 % of an endpoint's requests failed (5-minute window).
-Rules are per project (``ALERT_PROJECTS``; the demo stack's project is ``demo``); ``provision``
-takes ``--project`` to choose others.
+Rules cover every project the datasource's key may read (``project=*``, answered once per project on
+``/rows``), one series per endpoint labelled ``project``, ``endpoint_name`` and ``endpoint_id``, so a
+new project or endpoint is watched without regenerating anything. ``provision --project P`` limits
+the rules to the projects named.
 
 The queries carry no ``${...}`` macros: Grafana expands environment variables in provisioning
 files, and the service answers the last hour when no range is given, which is the rules' window."""
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -26,14 +29,19 @@ Json = dict[str, Any]
 DRIFT_STATUS_MIN = 2
 LATENCY_MAX_US = 200_000
 ERROR_RATE_MAX = 0.05
-ALERT_PROJECTS: tuple[str, ...] = ("demo",)
+ALL_PROJECTS = "*"
+ALERT_PROJECTS: tuple[str, ...] = (ALL_PROJECTS,)
+# Labels every alert series carries: which endpoint of which project.
+LABELS = ("project", "endpoint_name", "endpoint_id")
 INTERVAL = "1m"
 WINDOW_S = 3600
 
 
-def _query(ref_id: str, query: Query) -> Json:
+def _query(ref_id: str, query: Query, fmt: str = "table") -> Json:
     ds = n.DATASOURCES["infinity"]
     model = infinity_query({"type": ds.plugin_id, "uid": ds.uid}, query)
+    # Time series: Infinity turns the time-ordered long rows into one field per label set.
+    model["format"] = fmt
     model["url_options"]["data"] = json.dumps({"target": query.target})
     model.update({"refId": ref_id, "intervalMs": 60_000, "maxDataPoints": 43_200})
     return {"refId": ref_id, "relativeTimeRange": {"from": WINDOW_S, "to": 0}, "datasourceUid": ds.uid, "model": model}
@@ -74,42 +82,63 @@ def _rule(uid: str, title: str, condition: str, data: list[Json], wait: str, sum
     }
 
 
-def rules(project: str) -> list[Json]:
-    """The three rules of one project, with fixed uids (``gp-<kind>-<project>``, at most 40 chars)."""
-    key = project[:24]
+def _series(project: str, metric: str) -> Query:
+    columns = (Col("time", "timestamp_epoch", "Time"), Col("value", "number", "Value"), *_labels())
+    return Query(f"target_endpoint=metrics;project={project};metric={metric};filter_router=true", "table", columns)
+
+
+def _labels() -> tuple[Col, ...]:
+    return tuple(Col(label, "string") for label in LABELS)
+
+
+def rules(project: str = ALL_PROJECTS) -> list[Json]:
+    """The three rules of one project (``*``: every project), with fixed uids (``gp-<kind>-<project>``,
+    at most 40 chars)."""
+    key = "all" if project == ALL_PROJECTS else project[:24]
+    scope = "" if project == ALL_PROJECTS else f" ({project})"
     endpoints = Query(
         f"target_endpoint=list_endpoints;project={project};filter_router=true",
         "table",
-        (Col("endpoint_name", "string"), *cols("drift_status")),
+        (*_labels(), *cols("drift_status")),
     )
-    latency = Query(f"target_endpoint=metrics;project={project};metric={n.LATENCY_5M};filter_router=true")
-    errors = Query(f"target_endpoint=metrics;project={project};metric={n.ERROR_RATE};filter_router=true")
+    if project != ALL_PROJECTS:  # one project: its rows carry no project column
+        endpoints = replace(endpoints, columns=endpoints.columns[1:])
+    where = "{{ $labels.endpoint_name }} ({{ $labels.endpoint_id }}) of project "
+    where += "{{ $labels.project }}" if project == ALL_PROJECTS else project
     return [
         _rule(
             f"gp-drift-{key}",
-            f"Drift detected ({project})",
+            f"Drift detected{scope}",
             "B",
             [_query("A", endpoints), _threshold("B", "A", DRIFT_STATUS_MIN - 0.5)],
             "1m",
-            "Drift detected on endpoint {{ $labels.endpoint_name }} of project " + project,
+            "Drift detected on endpoint " + where,
             "critical",
         ),
         _rule(
             f"gp-latency-{key}",
-            f"Latency above {LATENCY_MAX_US // 1000} ms ({project})",
+            f"Latency above {LATENCY_MAX_US // 1000} ms{scope}",
             "C",
-            [_query("A", latency), _last("B", "A"), _threshold("C", "B", LATENCY_MAX_US)],
+            [
+                _query("A", _series(project, n.LATENCY_5M), "timeseries"),
+                _last("B", "A"),
+                _threshold("C", "B", LATENCY_MAX_US),
+            ],
             "5m",
-            "5-minute average latency of {{ $labels.series }} is {{ $values.B }} µs",
+            "5-minute average latency of " + where + " is {{ $values.B }} µs",
             "warning",
         ),
         _rule(
             f"gp-errors-{key}",
-            f"Error rate above {ERROR_RATE_MAX:.0%} ({project})",
+            f"Error rate above {ERROR_RATE_MAX:.0%}{scope}",
             "C",
-            [_query("A", errors), _last("B", "A"), _threshold("C", "B", ERROR_RATE_MAX)],
+            [
+                _query("A", _series(project, n.ERROR_RATE), "timeseries"),
+                _last("B", "A"),
+                _threshold("C", "B", ERROR_RATE_MAX),
+            ],
             "5m",
-            "Error rate of {{ $labels.series }} is {{ $values.B }}",
+            "Error rate of " + where + " is {{ $values.B }}",
             "warning",
         ),
     ]
@@ -131,7 +160,8 @@ HEADER = """\
 #   drift:      fire when an endpoint's drift status >= {drift} (Detected; general drift >= 0.7)
 #   latency:    fire when an endpoint's 5-minute average latency > {latency} µs
 #   error rate: fire when an endpoint's 5-minute error rate > {errors}
-# Projects: {projects}. Queries read the last hour (the service's default range).
+# Projects: {projects} (* = every project the key may read; labels project, endpoint_name, endpoint_id).
+# Queries read the last hour (the service's default range).
 """
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from grafana_proxy.dashboards import names as n
 from grafana_proxy.dashboards.common import (
+    RESULT_SEARCH,
     Json,
     application_var,
     dashboard,
@@ -69,7 +70,12 @@ def build(fl: Flavour) -> Json:
         b,
         n.APPLICATIONS,
         "Results of the monitoring applications of one model endpoint.",
-        [project_var(fl), endpoint_var(fl), application_var(fl), metric_var(fl, "Result", multi=True)],
+        [
+            project_var(fl),
+            endpoint_var(fl),
+            application_var(fl),
+            metric_var(fl, "Result", multi=True, search=RESULT_SEARCH),
+        ],
         "target_endpoint=detections;project=$PROJECT;endpoint_id=$MODELENDPOINT;application=$APPLICATION",
         time_from="now-24h",
     )

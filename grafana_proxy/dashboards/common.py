@@ -7,14 +7,18 @@ from typing import Any
 
 from grafana_proxy.dashboards.names import ALL_DASHBOARDS, DETAILS, PERFORMANCE, SCHEMA_VERSION, DashboardId
 from grafana_proxy.dashboards.panels import Board
-from grafana_proxy.dashboards.query import Col, Flavour
+from grafana_proxy.dashboards.query import Col, Flavour, Query, cols
 
 Json = dict[str, Any]
 
 PROJECT_SEARCH = "target_endpoint=list_projects"
 ENDPOINT_SEARCH = "target_endpoint=list_endpoints;project=$PROJECT"
 APPLICATION_SEARCH = "target_endpoint=list_applications;project=$PROJECT;endpoint_id=$MODELENDPOINT"
-METRIC_SEARCH = "target_endpoint=list_metrics;project=$PROJECT;endpoint_id=$MODELENDPOINT"
+METRIC_SEARCH = "target_endpoint=list_metrics;project=$PROJECT;endpoint_id=$MODELENDPOINT;kind=metric"
+# Results of the chosen application only: the Applications panels draw app_results of that application.
+RESULT_SEARCH = (
+    "target_endpoint=list_metrics;project=$PROJECT;endpoint_id=$MODELENDPOINT;kind=result;application=$APPLICATION"
+)
 
 
 def variable(fl: Flavour, name: str, label: str, search: str, query: Any, multi: bool = False) -> Json:
@@ -52,8 +56,10 @@ def application_var(fl: Flavour) -> Json:
     return variable(fl, "APPLICATION", "Application", APPLICATION_SEARCH, fl.variable_query(APPLICATION_SEARCH))
 
 
-def metric_var(fl: Flavour, label: str = "Metric / result", multi: bool = False) -> Json:
-    return variable(fl, "METRIC", label, METRIC_SEARCH, fl.variable_query(METRIC_SEARCH), multi)
+def metric_var(fl: Flavour, label: str = "Metric", multi: bool = False, search: str = METRIC_SEARCH) -> Json:
+    """The METRIC variable: metric series names (``METRIC_SEARCH``) or one application's result names
+    (``RESULT_SEARCH``), never both, so every option is something the dashboard's panels can draw."""
+    return variable(fl, "METRIC", label, search, fl.variable_query(search), multi)
 
 
 def dashboard_links(current: DashboardId) -> list[Json]:
@@ -95,8 +101,9 @@ NAME_LINKS = [
 
 
 def annotation_list(fl: Flavour, query: str) -> Json:
-    """Grafana's built-in annotations, plus result detections for SimpleJSON (POST /annotations).
-    The contract serves annotations on /annotations only, which Infinity cannot read as such."""
+    """Grafana's built-in annotations, plus result detections: SimpleJSON posts the query to
+    /annotations; Infinity reads /rows of the annotation target, whose columns carry the names
+    Grafana maps to annotation fields (time, timeEnd, title, text, tags)."""
     items: list[Json] = [
         {
             "builtIn": 1,
@@ -108,17 +115,13 @@ def annotation_list(fl: Flavour, query: str) -> Json:
             "type": "dashboard",
         }
     ]
+    detections: Json = {"datasource": fl.ref(), "enable": True, "hide": False, "iconColor": "red", "name": "Detections"}
     if fl.name == "simplejson":
-        items.append(
-            {
-                "datasource": fl.ref(),
-                "enable": True,
-                "hide": False,
-                "iconColor": "red",
-                "name": "Detections",
-                "query": query,
-            }
-        )
+        detections["query"] = query
+    else:
+        columns = (*cols("time:t timeEnd:t title:s text:s tags:s"),)
+        detections["target"] = fl.target(Query(query, "table", columns, ref_id="Anno"))
+    items.append(detections)
     return {"list": items}
 
 

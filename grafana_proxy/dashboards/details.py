@@ -12,6 +12,7 @@ from grafana_proxy.dashboards.panels import (
     Board,
     override,
 )
+from grafana_proxy.dashboards.quality import add_quality_row
 from grafana_proxy.dashboards.query import Flavour, Query, cols
 
 ONE = "project=$PROJECT;endpoint_id=$MODELENDPOINT"
@@ -123,6 +124,7 @@ def build(fl: Flavour) -> Json:
         (8, 8),
         DRIFT_STATUS_MAPPING,
     )
+    add_quality_row(b)
     return dashboard(
         b,
         n.DETAILS,

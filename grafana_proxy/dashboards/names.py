@@ -24,6 +24,14 @@ DS_INPUT = "DS_MODEL_MONITORING"
 DS_NAME = "model-monitoring"
 
 
+# What the compose stack pins and the version matrix in docs/grafana.md documents: Grafana 13.2 with
+# Infinity (installed before provisioning runs), and the legacy Grafana 10.4 with SimpleJSON.
+GRAFANA_VERSION = "13.2.3"
+INFINITY_VERSION = "3.11.1"
+LEGACY_GRAFANA_VERSION = "10.4.19"
+SIMPLEJSON_VERSION = "1.4.2"
+
+
 @dataclass(frozen=True)
 class DatasourceKind:
     flavour: FlavourName
@@ -79,3 +87,6 @@ ERROR_RATE = v.ERROR_RATE
 DRIFT_APP = v.HISTOGRAM_DATA_DRIFT
 DRIFT_RESULT = v.GENERAL_DRIFT
 MODEL_PERFORMANCE_APP = v.MODEL_PERFORMANCE
+DATA_QUALITY_APP = v.DATA_QUALITY
+OUTLIERS_APP = v.OUTLIERS
+OUTLIER_RESULT = v.OUTLIER_SHARE

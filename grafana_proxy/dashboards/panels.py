@@ -98,6 +98,23 @@ class Board:
         self.panels.append(panel)
         return panel
 
+    def row(self, title: str, description: str) -> Json:
+        """A full-width row header (expanded), grouping the panels placed after it."""
+        self.newline()
+        panel: Json = {
+            "id": len(self.panels) + 1,
+            "type": "row",
+            "title": title,
+            "description": description,
+            "collapsed": False,
+            "gridPos": self._place(24, 1),
+            "datasource": self.flavour.ref(),
+            "panels": [],
+        }
+        self.panels.append(panel)
+        self.newline()
+        return panel
+
     def stat(
         self,
         title: str,

@@ -2,7 +2,9 @@
 alert rules into a running Grafana through its HTTP API (grafana-client).
 
 Idempotent: every object is read first and written only when it differs from what we would write,
-so a second run changes nothing. The access key itself cannot be read back from Grafana; a short
+so a second run changes nothing. A dashboard whose newest saved version was not written by this
+command (edited in the UI, or stored as schema v2 by a 13.x UI, which the v1 API only returns as a
+lossy copy) is left alone unless ``force`` is set. The access key itself cannot be read back from Grafana; a short
 SHA-256 fingerprint of it is kept in ``jsonData`` so a changed key is noticed and rewritten."""
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ class ProvisionOptions:
     proxy_url: str = "http://localhost:8080"
     projects: Sequence[str] = alerts.ALERT_PROJECTS
     timeout: float = 10.0
+    force: bool = False
+
+
+# The version message of every dashboard save of this command: how a later run tells its own saves
+# from edits made in Grafana.
+SAVE_MESSAGE = "grafana-proxy provision"
 
 
 @dataclass
@@ -96,6 +104,7 @@ class Provisioner:
         # grafana-client's element methods carry no annotations; hold it untyped.
         self.api: Any = api
         self.report = ProvisionReport()
+        self.conflicts: list[str] = []
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         """Run one API call, turning transport and auth failures into messages naming the fix."""
@@ -127,15 +136,28 @@ class Provisioner:
             raise
 
     def check(self) -> None:
-        self._call("check its health", lambda: self.api.client.GET("/health"))
+        url = self.opts.grafana_url
+        try:
+            health = self._call("check its health", lambda: self.api.client.GET("/health"))
+        except (GrafanaException, ValueError) as exc:  # a 404 or an HTML page: some other server
+            raise ProvisionError(
+                f"{url} does not answer like Grafana (GET /api/health: {str(exc)[:120]}): pass Grafana's base "
+                "URL with --grafana-url, e.g. http://localhost:3000"
+            ) from None
+        if not isinstance(health, dict) or "database" not in health:
+            raise ProvisionError(
+                f"{url} does not answer like Grafana (GET /api/health gave no Grafana health document): pass "
+                "Grafana's base URL with --grafana-url, e.g. http://localhost:3000"
+            )
         plugin = n.DATASOURCES[self.opts.flavour].plugin_id
         settings = self._get("read plugin settings", lambda: self.api.client.GET(f"/plugins/{plugin}/settings"))
         if settings is None:
             hint = (
-                "set GF_PLUGINS_PREINSTALL=yesoreyeram-infinity-datasource"
+                f"set GF_PLUGINS_PREINSTALL_SYNC=yesoreyeram-infinity-datasource@{n.INFINITY_VERSION} "
+                "(or run `grafana cli plugins install yesoreyeram-infinity-datasource`)"
                 if self.opts.flavour == "infinity"
-                else "run `grafana-cli plugins install grafana-simple-json-datasource` (Grafana 10, or 11 "
-                "with GF_SECURITY_ANGULAR_SUPPORT_ENABLED=true; it cannot load on Grafana 12)"
+                else "run `grafana cli plugins install grafana-simple-json-datasource` (Grafana 10, or 11 "
+                "with GF_SECURITY_ANGULAR_SUPPORT_ENABLED=true; it cannot load on Grafana 12 or later)"
             )
             raise ProvisionError(
                 f"the Grafana plugin {plugin!r} is not installed in {self.opts.grafana_url}: {hint}, "
@@ -187,14 +209,35 @@ class Provisioner:
                 if stored == body and (have.get("meta") or {}).get("folderUid") == n.FOLDER_UID:
                     self.report.add("unchanged", f"dashboard {ident.uid}")
                     continue
+                edit = self._foreign_edit(ident.uid)
+                if edit and not self.opts.force:
+                    self.report.add("kept", f"dashboard {ident.uid} ({edit})")
+                    self.conflicts.append(f"{ident.uid} ({edit})")
+                    continue
             payload = {
                 "dashboard": want,
                 "folderUid": n.FOLDER_UID,
                 "overwrite": True,
-                "message": "grafana-proxy provision",
+                "message": SAVE_MESSAGE,
             }
             self._call("save a dashboard", partial(self.api.dashboard.update_dashboard, payload))
             self.report.add("created" if have is None else "updated", f"dashboard {ident.uid}")
+
+    def _foreign_edit(self, uid: str) -> str | None:
+        """Who saved the dashboard's newest version, when that was not this command; None when it
+        was, or when Grafana keeps no version history for it."""
+        answer = self._get(
+            "read a dashboard's versions", lambda: self.api.client.GET(f"/dashboards/uid/{uid}/versions")
+        )
+        # Grafana 10 answers a list; 11 and later {"versions": [...], "continueToken": ...}.
+        versions = answer.get("versions") if isinstance(answer, dict) else answer
+        if not versions:
+            return None
+        newest = max(versions, key=lambda v: int(v.get("version") or 0))
+        if newest.get("message") == SAVE_MESSAGE:
+            return None
+        who = newest.get("createdBy") or "someone"
+        return f"version {newest.get('version')} saved by {who} at {newest.get('created', '?')}"
 
     def alert_rules(self) -> None:
         prov = self.api.alertingprovisioning
@@ -217,6 +260,13 @@ class Provisioner:
         self.dashboards()
         if self.opts.flavour == "infinity":
             self.alert_rules()
+        if self.conflicts:
+            raise ProvisionError(
+                "changed in Grafana since grafana-proxy last pushed them, so not overwritten: "
+                + ", ".join(self.conflicts)
+                + ". Save your edits elsewhere (or regenerate with `grafana-proxy dashboards build`), "
+                "then rerun with --force to overwrite."
+            )
         return self.report
 
 

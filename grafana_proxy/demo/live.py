@@ -8,6 +8,7 @@ the last calls), model."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from grafana_proxy.ingest.events import endpoint_uid
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 from grafana_proxy.supervisor import RoleSpec, cli_argv
+from grafana_proxy.vocabulary import EVIDENTLY_DATA_DRIFT
 
 LIVE_PROJECT = "live-demo"
 LIVE_FUNCTION = "demo-model"
@@ -33,15 +35,34 @@ DEMO_SETTINGS: dict[str, Any] = {
 
 def demo_settings(settings: Settings) -> Settings:
     """The demo's settings: the embedded database (the demo must not seed a server) and the short periods
-    above unless the environment set them."""
+    above unless the environment set them. With the Evidently extra installed the demo also runs
+    ``evidently-data-drift``, so its reports show on the dashboards."""
     update = {k: v for k, v in DEMO_SETTINGS.items() if k not in settings.model_fields_set}
     update.update(db_url=None)
+    if "monitoring_applications" not in settings.model_fields_set and evidently_available():
+        update["monitoring_applications"] = [*settings.monitoring_applications, EVIDENTLY_DATA_DRIFT]
     return settings.model_copy(update=update)
 
 
+def evidently_available() -> bool:
+    from grafana_proxy.apps.evidently_base import require_evidently
+
+    try:
+        require_evidently(EVIDENTLY_DATA_DRIFT)
+    except ValueError:
+        return False
+    return True
+
+
 def role_environment(settings: Settings) -> dict[str, str]:
-    """What the role processes must see of the demo's settings (they read their own from the environment)."""
-    env = {f"GRAFANA_PROXY_{name.upper()}": str(getattr(settings, name)) for name in DEMO_SETTINGS}
+    """What the role processes must see of the demo's settings (they read their own from the environment;
+    a list goes as JSON, as pydantic-settings reads it)."""
+    names = [*DEMO_SETTINGS, "monitoring_applications"]
+    env = {
+        f"GRAFANA_PROXY_{name.upper()}": json.dumps(value) if isinstance(value, list) else str(value)
+        for name in names
+        for value in (getattr(settings, name),)
+    }
     env["GRAFANA_PROXY_DB_URL"] = settings.database_url
     env["GRAFANA_PROXY_DATA_DIR"] = str(settings.data_dir)
     env["PYTHONUNBUFFERED"] = "1"
@@ -74,14 +95,19 @@ def _reachable(host: str) -> str:
     return f"[{reachable}]" if ":" in reachable else reachable
 
 
-def register_live_endpoint(stores: Stores, project: str = LIVE_PROJECT) -> str:
+def register_live_endpoint(stores: Stores, project: str = LIVE_PROJECT, archive_url: str | None = None) -> str:
     """Register the gateway's endpoint with the demo model's reference statistics before traffic starts,
-    so drift is analysed from the first window. Returns its uid (the one the gateway derives)."""
+    so drift is analysed from the first window, and keep the training rows in the archive storage (for
+    Evidently). Returns its uid (the one the gateway derives)."""
     from grafana_proxy.monitoring.stats import reference_stats
     from grafana_proxy.traffic import training_frame
 
     function_uri = f"{project}/{LIVE_FUNCTION}"
     uid = endpoint_uid(project, function_uri, LIVE_MODEL)
+    if archive_url is not None:
+        from grafana_proxy.archive.reference import write_reference
+
+        write_reference(archive_url, project, uid, training_frame())
     if stores.endpoints.get(project, uid) is None:
         stores.endpoints.upsert(
             project,

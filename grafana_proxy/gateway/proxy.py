@@ -30,7 +30,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-# RFC 9110 §7.6.1 connection-specific headers, plus the ones the server recomputes.
+# Connection-specific headers (RFC 9110, section 7.6.1), plus the ones the server recomputes.
 _HOP_BY_HOP = frozenset(
     {
         b"connection",

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy.gateway.shapes import understand
 from grafana_proxy.gateway.table import CallRow, CallTable
+from grafana_proxy.identifiers import problem
 from grafana_proxy.ingest.events import EventIn, normalize
 from grafana_proxy.ingest.fastcheck import check_event
 from grafana_proxy.ingest.inbox import EventSink
@@ -89,9 +90,12 @@ class CallRecorder:
         seen = understand(call.path, request, response)
         name = self._model or seen.model or "default"
         version = seen.version
+        model = f"{name}:{version}" if version else name
+        if problem("model", model) is not None:  # a name from the request path that no event could carry
+            model = "default"
         base: dict[str, Any] = {
             "function_uri": f"{self._project}/{self._function}",
-            "model": f"{name}:{version}" if version else name,
+            "model": model,
             "timestamp": call.timestamp,
             "request_id": call.request_id,
             "latency": call.latency,

@@ -15,6 +15,7 @@ class IngestConfig:
     spool_dir: Path
     spool_segment_bytes: int
     ingest_max_batch_events: int
+    ingest_max_attempts: int
     dedup_retention_hours: float
     archive_url: str
     archive_batch_events: int

@@ -69,6 +69,12 @@ class DedupIndex:
                 raise
         return [first.get((p, r)) == pos for p, r, pos in keys]
 
+    def forget_positions(self, low: int, high: int) -> int:
+        """Forget the ids first seen at positions low <= position < high (a record that was never applied)."""
+        with self._lock:
+            query = "DELETE FROM request_ids WHERE position >= ? AND position < ?"
+            return self._db.execute(query, (low, high)).rowcount
+
     def prune(self, older_than_ms: int) -> int:
         with self._lock:
             return self._db.execute("DELETE FROM request_ids WHERE seen_ms < ?", (older_than_ms,)).rowcount

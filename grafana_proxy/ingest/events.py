@@ -20,7 +20,9 @@ from pydantic import (
     model_validator,
 )
 
+from grafana_proxy.identifiers import EndpointId, FeatureName, FunctionUri, ModelName, RequestId
 from grafana_proxy.ingest.fastcheck import CheckedEvent, check_event, rows_align, to_epoch_ms
+from grafana_proxy.limits import MAX_FEATURES, MAX_MAGNITUDE, MAX_ROWS, depth_problem, number_problem, time_problem
 from grafana_proxy.model import NormalEvent, Scalar
 
 
@@ -39,23 +41,62 @@ class EventIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    endpoint_id: str | None = Field(default=None, min_length=1, max_length=64)
-    function_uri: str | None = Field(default=None, min_length=1, max_length=255)
-    model: str | None = Field(default=None, min_length=1, max_length=255)
+    endpoint_id: EndpointId | None = None
+    function_uri: FunctionUri | None = None
+    model: ModelName | None = None
     model_class: str | None = Field(default=None, max_length=255)
     timestamp: int = Field(alias="when")
-    request_id: str = Field(min_length=1, max_length=128)
-    inputs: list[list[Scalar]] | list[dict[str, Scalar]] | dict[str, Scalar] | list[Scalar] | None = None
-    feature_names: list[str] | None = None
+    request_id: RequestId
+    inputs: list[list[Scalar]] | list[dict[FeatureName, Scalar]] | dict[FeatureName, Scalar] | list[Scalar] | None = (
+        Field(default=None, max_length=MAX_ROWS)
+    )
+    feature_names: list[FeatureName] | None = Field(default=None, max_length=MAX_FEATURES)
     outputs: Any = Field(default=None, alias="predictions")
-    latency: float | None = Field(default=None, ge=0, description="Microseconds.")
+    latency: float | None = Field(default=None, ge=0, le=MAX_MAGNITUDE, description="Microseconds.")
     error: str | None = Field(default=None, max_length=10_000)
     labels: dict[str, str] | None = None
 
     @field_validator("timestamp", mode="before")
     @classmethod
     def _time(cls, value: Any) -> int:
-        return to_epoch_ms(value)
+        ms = to_epoch_ms(value)
+        reason = time_problem(ms)
+        if reason is not None:
+            raise ValueError(reason)
+        return ms
+
+    @field_validator("model_class", "error")
+    @classmethod
+    def _storable_text(cls, value: str | None) -> str | None:
+        reason = None if value is None else text_problem(value)
+        if reason is not None:
+            raise ValueError(reason)
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for key, item in (value or {}).items():
+            reason = text_problem(key) or text_problem(item)
+            if reason is not None:
+                raise ValueError(f"label {key[:80]!r}: {reason}")
+        return value
+
+    @field_validator("inputs")
+    @classmethod
+    def _input_values(cls, value: Any) -> Any:
+        reason = inputs_problem(value)
+        if reason is not None:
+            raise ValueError(reason)
+        return value
+
+    @field_validator("outputs")
+    @classmethod
+    def _output_depth(cls, value: Any) -> Any:
+        reason = depth_problem(value)
+        if reason is not None:
+            raise ValueError(reason)
+        return value
 
     @field_validator("latency")
     @classmethod
@@ -69,6 +110,43 @@ class EventIn(BaseModel):
         if self.endpoint_id is None and (self.function_uri is None or self.model is None):
             raise ValueError("give endpoint_id, or function_uri and model")
         return self
+
+
+def text_problem(value: str) -> str | None:
+    """Why text cannot be stored on every backend (NUL is refused by PostgreSQL, lone surrogates by UTF-8)."""
+    if "\x00" in value:
+        return "text must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text is not valid Unicode (lone surrogate)"
+    return None
+
+
+def _scalar_problem(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return number_problem(value)
+    if isinstance(value, str):
+        return text_problem(value)
+    return None
+
+
+def inputs_problem(inputs: Any) -> str | None:
+    """Why input values cannot be stored (a number beyond the limits, text with NUL), or None."""
+    if inputs is None:
+        return None
+    items = inputs.values() if isinstance(inputs, dict) else inputs
+    for item in items:
+        values = item.values() if isinstance(item, dict) else item if isinstance(item, list) else (item,)
+        if isinstance(item, list) and len(item) > MAX_FEATURES:
+            return f"an input row holds more than {MAX_FEATURES} values"
+        for value in values:
+            reason = _scalar_problem(value)
+            if reason is not None:
+                return f"input value {str(value)[:40]}: {reason}"
+    return None
 
 
 def split_function_uri(project: str, function_uri: str) -> tuple[str, str, str]:

@@ -12,7 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
+
+from grafana_proxy.identifiers import Kind, is_valid
+from grafana_proxy.limits import MAX_FEATURES, MAX_MAGNITUDE, MAX_ROWS, TIME_MAX_MS, TIME_MIN_MS, depth_problem
 
 _FIELDS = frozenset(
     {
@@ -60,6 +64,8 @@ def to_epoch_ms(value: Any) -> int:
     if isinstance(value, int | float):
         if not math.isfinite(value):
             raise ValueError("not a finite number")
+        if not -1e17 < value < 1e17:  # beyond year 5000 in any unit: not a time (and x1000 may overflow)
+            raise ValueError("time out of range (1970-01-01 .. 2100-01-01 UTC)")
         # Seconds, milliseconds and microseconds are told apart by magnitude (all plausible dates).
         if value < 1e11:
             return int(value * 1000)
@@ -78,25 +84,48 @@ def to_epoch_ms(value: Any) -> int:
 
 
 def _text(value: Any, low: int, high: int) -> bool:
-    return value is None or (type(value) is str and low <= len(value) <= high)
+    return value is None or (type(value) is str and low <= len(value) <= high and "\x00" not in value)
+
+
+@lru_cache(maxsize=65_536)  # a batch names the same endpoint and features a thousand times
+def _ident(kind: Kind, value: str) -> bool:
+    return is_valid(kind, value)
+
+
+def _ident_or_none(kind: Kind, value: Any) -> bool:
+    return value is None or (type(value) is str and _ident(kind, value))
+
+
+def _scalar_ok(value: Any) -> bool:
+    kind = type(value)
+    if kind is float or kind is int:
+        return bool(-MAX_MAGNITUDE <= value <= MAX_MAGNITUDE)
+    if kind is str:
+        return "\x00" not in value
+    return kind is bool or value is None
 
 
 def _scalars(values: Any) -> bool:
-    return all(type(v) in _SCALARS for v in values)
+    return all(_scalar_ok(v) for v in values)
+
+
+def _names(values: Any) -> bool:
+    return all(type(n) is str and _ident("feature", n) for n in values)
 
 
 def _inputs_ok(inputs: Any) -> bool:
-    """One of ``EventIn.inputs``' shapes with plain JSON scalars (so pydantic would keep them unchanged)."""
+    """One of ``EventIn.inputs``' shapes with plain JSON scalars within the limits (so pydantic would keep
+    them unchanged)."""
     if inputs is None:
         return True
     if type(inputs) is dict:
-        return _scalars(inputs.values())
-    if type(inputs) is not list:
+        return _names(inputs) and _scalars(inputs.values())
+    if type(inputs) is not list or len(inputs) > MAX_ROWS:
         return False
     if all(type(item) is list for item in inputs):
-        return all(_scalars(item) for item in inputs)
+        return all(len(item) <= MAX_FEATURES and _scalars(item) for item in inputs)
     if all(type(item) is dict for item in inputs):
-        return all(_scalars(item.values()) for item in inputs)
+        return all(_names(item) and _scalars(item.values()) for item in inputs)
     return _scalars(inputs)
 
 
@@ -110,7 +139,7 @@ def _latency(value: Any) -> float | None | bool:
         number = float(value)
     except OverflowError:  # an int beyond float range: pydantic's message then
         return False
-    return number if number >= 0 and math.isfinite(number) else False
+    return number if 0 <= number <= MAX_MAGNITUDE else False
 
 
 def check_event(item: dict[str, Any]) -> CheckedEvent | None:
@@ -126,9 +155,11 @@ def check_event(item: dict[str, Any]) -> CheckedEvent | None:
     model = item.get("model")
     model_class = item.get("model_class")
     error = item.get("error")
-    if raw_time is None or type(request_id) is not str or not 1 <= len(request_id) <= 128:
+    if raw_time is None or type(request_id) is not str or not _ident("request_id", request_id):
         return None
-    if not (_text(endpoint_id, 1, 64) and _text(function_uri, 1, 255) and _text(model, 1, 255)):
+    if not (_ident_or_none("endpoint_id", endpoint_id) and _ident_or_none("function_uri", function_uri)):
+        return None
+    if not _ident_or_none("model", model):
         return None
     if not (_text(model_class, 0, 255) and _text(error, 0, 10_000)):
         return None
@@ -138,17 +169,25 @@ def check_event(item: dict[str, Any]) -> CheckedEvent | None:
     if latency is False or latency is True:
         return None
     names = item.get("feature_names")
-    if names is not None and not (type(names) is list and all(type(n) is str for n in names)):
+    if names is not None and not (type(names) is list and len(names) <= MAX_FEATURES and _names(names)):
         return None
     labels = item.get("labels")
-    if labels is not None and not (type(labels) is dict and all(type(v) is str for v in labels.values())):
+    if labels is not None and not (
+        type(labels) is dict
+        and all(type(v) is str and _text(v, 0, 1 << 30) and _text(k, 0, 1 << 30) for k, v in labels.items())
+    ):
         return None
     inputs = item.get("inputs")
     if not _inputs_ok(inputs):
         return None
+    outputs = item["predictions"] if "predictions" in item else item.get("outputs")
+    if type(outputs) in (list, dict) and depth_problem(outputs) is not None:
+        return None
     try:
         timestamp = to_epoch_ms(raw_time)
     except ValueError:
+        return None
+    if not TIME_MIN_MS <= timestamp < TIME_MAX_MS:
         return None
     return CheckedEvent(
         endpoint_id=endpoint_id,
@@ -159,7 +198,7 @@ def check_event(item: dict[str, Any]) -> CheckedEvent | None:
         request_id=request_id,
         inputs=inputs,
         feature_names=names,
-        outputs=item["predictions"] if "predictions" in item else item.get("outputs"),
+        outputs=outputs,
         latency=latency,
         error=error,
         labels=labels,

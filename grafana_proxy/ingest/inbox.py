@@ -20,6 +20,7 @@ import fcntl
 import logging
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import IO, Protocol
 
 import orjson
 
+from grafana_proxy.ingest.counter import COUNT_FILE, AcceptedCount, read_count
 from grafana_proxy.ingest.spool import Spool, SpoolReader, drop_before
 from grafana_proxy.model import NormalEvent
 
@@ -88,22 +90,33 @@ class InboxWriter:
         os.replace(building, self.directory)
         self.spool.directory = self.directory / _WAL
         self.accepted_events = 0  # made durable since start: /metrics turns it into the ingest rate
+        self._count = AcceptedCount(self.directory)
+        self._count_lock = threading.Lock()
 
     def submit(self, events: Sequence[NormalEvent]) -> int:
         """Make normalised events durable; returns the record's sequence number (0 for no events)."""
         if not events:
             return 0
         seq = self.spool.append(events_record(events))
-        self.accepted_events += len(events)
+        self._accepted(len(events))
         return seq
 
     def submit_raw(self, project: str, batch: bytes, count: int = 0) -> int:
         seq = self.spool.append(raw_record(project, batch))
-        self.accepted_events += count
+        self._accepted(count)
         return seq
 
+    def _accepted(self, count: int) -> None:
+        """Count durable events, in the count file too: other processes' /metrics read it."""
+        with self._count_lock:
+            self.accepted_events += count
+            self._count.save(self.accepted_events)
+
     def close(self) -> None:
-        """Stop writing; what was appended stays for the ingest process, which removes the directory."""
+        """Stop writing; what was appended (and the final count) stays for the ingest process, which
+        removes the directory once it has folded it."""
+        with self._count_lock:
+            self._count.save(self.accepted_events)
         self.spool.close()
         self._lock.close()
 
@@ -115,6 +128,8 @@ class InboxImporter:
         self.inbox = spool_dir / INBOX
         self._target = target
         self._readers: dict[str, SpoolReader] = {}
+        # Accepted-events counts of the inboxes removed since the owner last took them.
+        self.retired_accepted = 0
 
     def _writers(self) -> Iterator[Path]:
         if not self.inbox.is_dir():
@@ -143,6 +158,7 @@ class InboxImporter:
         try:  # the writer has exited: nothing more can arrive, so copy the rest and remove its directory
             while copy := self._copy(writer, reader, max_records):
                 copied += copy
+            self.retired_accepted += read_count(writer / COUNT_FILE)
             shutil.rmtree(writer, ignore_errors=True)
             self._readers.pop(writer.name, None)
             log.debug("inbox of exited writer %s folded and removed", writer.name)

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,16 @@ import orjson
 from grafana_proxy.archive.writer import ArchiveBuffer
 from grafana_proxy.clock import Clock, now_ms
 from grafana_proxy.ingest.config import IngestConfig
+from grafana_proxy.ingest.counter import AcceptedCount, accepted_in
 from grafana_proxy.ingest.dedup import DedupIndex
 from grafana_proxy.ingest.events import parse_batch
 from grafana_proxy.ingest.inbox import InboxImporter, events_record, raw_record
+from grafana_proxy.ingest.poison import PoisonGuard, is_transient, window_points
 from grafana_proxy.ingest.registry import EndpointRegistry
 from grafana_proxy.ingest.spool import Spool, SpoolReader
 from grafana_proxy.ingest.windows import EndpointWindows, Windows
 from grafana_proxy.model import NormalEvent, SeriesKind
-from grafana_proxy.stores.base import Point, Stores
+from grafana_proxy.stores.base import DeadLetterStore, Point, Stores
 
 log = logging.getLogger(__name__)
 # Spool records per fold step: the archive's size limit is checked between steps, so this bounds what a
@@ -42,6 +45,7 @@ _STEP_RECORDS = 20
 _FOLD_PAUSE_SECONDS = 0.2
 _GROUP_BYTES = 1 << 20  # spool records folded together, by payload size (~5,000 events)
 _POSITION_BITS = 20  # event position = spool seq << 20 | index in batch (batches are capped far below 2**20)
+_REPLAY_CHECK_SECONDS = 1.0
 
 
 def _events_of(record: Any) -> list[NormalEvent]:
@@ -55,11 +59,39 @@ class SpoolLocked(RuntimeError):
     """Another process already runs a pipeline on this spool directory."""
 
 
+def spool_in_use(spool_dir: Path) -> bool:
+    """True when a pipeline (in this or another process) holds the lock of ``spool_dir``; lets a command
+    refuse to start with one line instead of failing inside its server's start-up."""
+    try:
+        handle = open(spool_dir / "LOCK")  # read-only: a probe never creates anything
+    except OSError:  # no spool yet, or unreadable: the start-up checks report a bad data directory
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        handle.close()  # closing drops a lock this probe took
+    return False
+
+
 class IngestPipeline:
-    def __init__(self, config: IngestConfig, stores: Stores, name: str = "serve", clock: Clock = now_ms) -> None:
+    def __init__(
+        self,
+        config: IngestConfig,
+        stores: Stores,
+        name: str = "serve",
+        dead_letters: DeadLetterStore | None = None,
+        clock: Clock = now_ms,
+    ) -> None:
         self.config = config
         self._stores = stores
         self._clock = clock
+        self.dead_letter_source = f"spool:{name}"
+        self._poison = PoisonGuard(
+            dead_letters or stores.dead_letters, self.dead_letter_source, config.ingest_max_attempts
+        )
+        self._last_replay_check = 0.0
         self._dir = config.spool_dir / name
         self._dir.mkdir(parents=True, exist_ok=True)
         self._lock_file = open(self._dir / "LOCK", "w")
@@ -80,7 +112,8 @@ class IngestPipeline:
         self._registry = EndpointRegistry(stores.endpoints, self.spool_id)
         self._last_window_flush = 0.0
         self._last_prune = 0.0
-        self.accepted_events = 0  # made durable since start: /metrics turns it into the ingest rate
+        self.accepted_events = 0  # made durable since start
+        self._accepted = AcceptedCount(self._dir)  # what earlier runs of this spool accepted
         self._recover()
 
     def _recover(self) -> None:
@@ -94,6 +127,7 @@ class IngestPipeline:
         # Endpoints folded but not yet written to their records; kept in the snapshot, because a rebuild
         # replays only records after its position and would otherwise never write these.
         self._touched: set[tuple[str, str]] = {(p, u) for p, u in state.get("touched", [])}
+        self._poison.restore(state.get("skipped", []))
         pending = state.get("pending")
         if pending:
             self._redo_archive(pending["from"], pending["to"])
@@ -117,6 +151,16 @@ class IngestPipeline:
         self._wake.set()
         return seq
 
+    @property
+    def accepted_total(self) -> int:
+        """Events this spool has accepted over all its runs."""
+        return self._accepted.base + self.accepted_events
+
+    def accepted_all_spools(self) -> int:
+        """Events accepted by every process sharing the spool directory (this one live, the others from
+        their count files): what /metrics reports, so gateways in other processes are counted too."""
+        return accepted_in(self.config.spool_dir, {self._dir: self.accepted_total})
+
     def backlog_records(self) -> int:
         """Spool records written but not yet folded into the stores."""
         return max(0, self.spool.next_seq - 1 - self._position)
@@ -137,6 +181,7 @@ class IngestPipeline:
             "position": self._position,
             "pending": pending,
             "touched": sorted(self._touched),
+            "skipped": sorted(self._poison.skipped),
             "windows": [
                 {"project": p, "uid": u, "state": ep.to_json()} for (p, u), ep in self._windows.endpoints.items()
             ],
@@ -204,25 +249,41 @@ class IngestPipeline:
         self._save_state(None)
 
     def import_inbox(self, max_records: int = 1000) -> int:
-        """Copy what other processes accepted into this spool (see ``grafana_proxy.ingest.inbox``)."""
+        """Copy what other processes accepted into this spool (see ``grafana_proxy.ingest.inbox``); the
+        accepted-events count of an exited writer's inbox carries on in this spool's count."""
         with self._work:
-            return self._inbox.run(max_records)
+            copied = self._inbox.run(max_records)
+            if self._inbox.retired_accepted:
+                self._accepted.base += self._inbox.retired_accepted
+                self._inbox.retired_accepted = 0
+                self._accepted.save(self.accepted_total)
+            return copied
 
     def process_available(self, max_records: int = 200) -> int:
-        """Fold up to ``max_records`` new spool records; return how many were read."""
+        """Fold up to ``max_records`` new spool records; return how many were read.
+
+        Records are folded in groups (the gateway spools a few calls per record): one dedup transaction and
+        one series write per endpoint for the group instead of per record. A group that fails for any reason
+        but an outage sends the fold back to its snapshot (see ``poison``) and is folded again record by
+        record; a record that keeps failing is dead-lettered and skipped."""
         with self._work:
             records = self._reader.read(max_records)
-            # Records are folded in groups (the gateway spools a few calls per record): one dedup transaction
-            # and one series write per endpoint for the group instead of per record.
-            group: list[tuple[int, bytes]] = []
-            size = 0
-            for index, record in enumerate(records):
-                group.append(record)
-                size += len(record[1])
-                if size >= _GROUP_BYTES or index == len(records) - 1:
-                    self._apply(self._decode(group))
-                    self._position = group[-1][0]
-                    group, size = [], 0
+            for group in self._poison.groups(records, _GROUP_BYTES):
+                live = [record for record in group if record[0] not in self._poison.skipped]
+                try:
+                    if live:
+                        self._apply(self._decode(live))
+                except Exception as exc:
+                    if is_transient(exc):
+                        self._recover()  # back to the snapshot: the next call folds this group again
+                        raise
+                    dead = self._poison.failed(live, exc)
+                    if dead is not None:
+                        # Its request_ids were never applied: a client's retry (or a replay) is then new.
+                        self._dedup.forget_positions(dead << _POSITION_BITS, (dead + 1) << _POSITION_BITS)
+                    self._recover()
+                    return max(len(records), 1)
+                self._position = group[-1][0]
             return len(records)
 
     def flush_windows(self, now_ms: int | None = None) -> int:
@@ -232,14 +293,45 @@ class IngestPipeline:
             emitted = self._windows.emit(now_ms)
             written = 0
             for (project, uid), (points, _) in emitted.items():
-                written += self._stores.series.write(project, uid, SeriesKind.metric, points)
+                written += self._poison.write_window(
+                    project, uid, points, partial(self._write_metrics, project, uid, points)
+                )
             for key in self._touched | set(emitted):
                 state = self._windows.state(*key)
                 if state is not None:
-                    self._registry.update(key[0], key[1], state, emitted.get(key, ([], None))[1])
+                    try:
+                        self._registry.update(key[0], key[1], state, emitted.get(key, ([], None))[1])
+                    except Exception as exc:
+                        if is_transient(exc):
+                            raise
+                        # Totals are absolute values: the endpoint's next flush writes them again; one
+                        # record that refuses them must not stop the others.
+                        log.error("endpoint record %s/%s not updated: %s: %s", *key, type(exc).__name__, exc)
             self._touched.clear()
             self._last_window_flush = time.monotonic()
             return written
+
+    def _write_metrics(self, project: str, uid: str, points: list[Point]) -> int:
+        return self._stores.series.write(project, uid, SeriesKind.metric, points)
+
+    def dead_lettered(self) -> int:
+        """Records (and window point sets) moved to the dead-letter store since this process started."""
+        return self._poison.dead_lettered
+
+    def replay_requested(self) -> int:
+        """Put dead letters an operator asked to replay back into the fold: spool records are appended to
+        the spool again (a new position, so their request_ids count as new), window points are written.
+        Returns how many were taken."""
+        letters = self._poison.letters.take_replays(self.dead_letter_source)
+        for letter in letters:
+            window = window_points(letter)
+            if window is None:
+                self.spool.append(letter.payload)
+                self._wake.set()
+            else:
+                self._write_metrics(*window)
+            self._poison.letters.remove([letter.id])
+        return len(letters)
 
     def flush_archive(self) -> None:
         """Write buffered rows to the archive and snapshot; drops spool segments that are then redundant."""
@@ -250,6 +342,7 @@ class IngestPipeline:
                 self._save_state(pending)
                 self.spool.drop_before(first)
                 self._archive.flush()
+            self._poison.prune(self._position)
             self._save_state(None)
             self.spool.drop_before(self._position + 1)
 
@@ -273,6 +366,9 @@ class IngestPipeline:
         # Import no more than a step folds: the copied records are held in memory until their fsync, and
         # 100 events-API batches at once raised the ingest role's peak by ~25 MB without folding faster.
         self.import_inbox(_STEP_RECORDS)
+        if time.monotonic() - self._last_replay_check >= _REPLAY_CHECK_SECONDS:
+            self._last_replay_check = time.monotonic()
+            self.replay_requested()
         read = self.process_available(_STEP_RECORDS)
         if time.monotonic() - self._last_window_flush >= self.config.window_period_seconds:
             self.flush_windows()
@@ -281,6 +377,7 @@ class IngestPipeline:
         if time.monotonic() - self._last_prune > 3600:
             self._dedup.prune(self._clock() - int(self.config.dedup_retention_hours * 3_600_000))
             self._last_prune = time.monotonic()
+        self._accepted.save(self.accepted_total)
         if not read:
             self._wake.wait(0.2)
             self._wake.clear()
@@ -322,6 +419,7 @@ class IngestPipeline:
         try:
             self.drain()
         finally:
+            self._accepted.save(self.accepted_total)
             self.spool.close()
             self._dedup.close()
             self._lock_file.close()

@@ -1,6 +1,6 @@
 """Monitoring applications: the base class, what they receive (``ApplicationContext``) and what they
 return (``ResultValue``, ``MetricValue``, ``EndpointUpdate``), after MLRun's
-``ModelMonitoringApplicationBase.do_tracking(monitoring_context)`` (peers.md §A.1).
+``ModelMonitoringApplicationBase.do_tracking(monitoring_context)``.
 
 A user application::
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -77,7 +77,18 @@ class EndpointUpdate:
     fields: Mapping[str, Any]
 
 
-Output = ResultValue | MetricValue | EndpointUpdate
+@dataclass(frozen=True)
+class ArtifactValue:
+    """A file to keep for the window (an HTML report, a JSON document, a PNG plot): stored in the archive
+    storage with a database row, served by the api and listed by the ``list_artifacts`` target.
+    ``name`` is 1 to 128 letters, digits, ``_``, ``.`` or ``-``; ``content_type`` a media type."""
+
+    name: str
+    content: bytes
+    content_type: str
+
+
+Output = ResultValue | MetricValue | EndpointUpdate | ArtifactValue
 
 # Columns of an archived window that are event fields, not model inputs (grafana_proxy/archive/reader.py).
 EVENT_COLUMNS = frozenset(
@@ -93,6 +104,7 @@ EVENT_COLUMNS = frozenset(
         "project",
         "endpoint_id",
         "date",
+        "batch_id",
     }
 )
 
@@ -101,9 +113,21 @@ class Window:
     """One window of one endpoint, shared by every application analysing it: the events are read once
     and the live feature stats computed once, on first use."""
 
-    def __init__(self, events: pd.DataFrame, endpoint: EndpointRecord) -> None:
+    def __init__(
+        self,
+        events: pd.DataFrame,
+        endpoint: EndpointRecord,
+        reference_loader: Callable[[], pd.DataFrame | None] | None = None,
+    ) -> None:
         self.events = events
         self.endpoint = endpoint
+        self._reference_loader = reference_loader
+
+    @cached_property
+    def reference_data(self) -> pd.DataFrame | None:
+        """Rows of the endpoint's training set kept by ``reference set --from-file`` (a sample of at
+        most ``REFERENCE_SAMPLE_ROWS``), read once per window on first use; None when none was kept."""
+        return None if self._reference_loader is None else self._reference_loader()
 
     @cached_property
     def feature_names(self) -> list[str]:
@@ -155,6 +179,11 @@ class ApplicationContext:
         return self.endpoint.feature_stats
 
     @property
+    def reference_data(self) -> pd.DataFrame | None:
+        """Training rows of the endpoint, for applications that compare rows (Evidently); None if absent."""
+        return self.window.reference_data
+
+    @property
     def window_stats(self) -> FeatureStats:
         """Live statistics of the window on the reference bins (MLRun's ``sample_df_stats``)."""
         return self.window.stats
@@ -182,6 +211,29 @@ class MonitoringApplication(ABC):
     with no arguments and may be called for many endpoints and windows, so keep no per-window state."""
 
     name: ClassVar[str]
+    # The parameters the application reads, name -> type (float accepts any number). When declared, a
+    # project's parameters for it are checked when it is set (unknown names and wrong types are refused),
+    # not at the next controller pass. None: the application takes any parameter.
+    params_schema: ClassVar[Mapping[str, type] | None] = None
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        """Raise ``ValueError`` naming the first parameter the application cannot use. Override to check
+        more (ranges, combinations); call ``super().check_params`` to keep the type checks."""
+        schema = cls.params_schema
+        if schema is None:
+            return
+        for key, value in params.items():
+            expected = schema.get(key)
+            if expected is None:
+                known = ", ".join(sorted(schema)) or "none"
+                raise ValueError(f"{cls.name}: unknown parameter {key!r} (known: {known})")
+            if expected is float:
+                ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            else:
+                ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+            if not ok:
+                raise ValueError(f"{cls.name}: parameter {key!r} must be {expected.__name__}, got {value!r}")
 
     def delay_ms(self, params: Mapping[str, Any]) -> int:
         """Extra wait after a window ends before analysing it (e.g. for ground truth to arrive)."""

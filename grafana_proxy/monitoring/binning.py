@@ -64,6 +64,9 @@ class Summary:
     max: float
     quartiles: tuple[float, float, float]
     counts: IntArray
+    # Mean of the values in the two outer bins (NaN when a bin is empty): where that mass really sits,
+    # so the binned Wasserstein distance is exact outside the reference range.
+    outer_means: tuple[float, float] = (math.nan, math.nan)
 
 
 @dataclass(frozen=True)
@@ -105,8 +108,24 @@ class PaddedBins:
             return Summary(0, nan, nan, nan, nan, (nan, nan, nan), np.zeros(self.size, dtype=np.int64))
         if not self.uniform or self.edges.size > _MAX_FAST_EDGES:
             q25, q50, q75 = (float(v) for v in np.quantile(x, QUANTILES))
-            return Summary(n, float(x.mean()), _std(x), float(x.min()), float(x.max()), (q25, q50, q75), self.counts(x))
+            counts = self.counts(x)
+            return Summary(
+                n,
+                float(x.mean()),
+                _std(x),
+                float(x.min()),
+                float(x.max()),
+                (q25, q50, q75),
+                counts,
+                self._outer_means(x, counts),
+            )
         return self._summarise_uniform(x)
+
+    def _outer_means(self, x: FloatArray, counts: IntArray) -> tuple[float, float]:
+        """Means of the values below the first edge and above the last (only looked for when present)."""
+        low = float(x[x < self.edges[0]].mean()) if counts[0] else math.nan
+        high = float(x[x > self.edges[-1]].mean()) if counts[-1] else math.nan
+        return low, high
 
     def _summarise_uniform(self, x: FloatArray) -> Summary:
         e = self.edges
@@ -123,6 +142,7 @@ class PaddedBins:
         keep = edge_of >= 0
         if not crowded:
             keep[wanted] = True
+        keep[0] = keep[-1] = True  # far outside the reference range: the outer bins' means need them
         picked = _picked(first.fine, keep)  # values near an edge or in a quartile's bucket
         sub_x, sub_fine = x[picked], first.fine[picked].astype(np.int64)
         counts = self._exact_counts(first.fine_counts, edge_of, sub_x, sub_fine)
@@ -140,6 +160,7 @@ class PaddedBins:
             first.high,
             (q25, q50, q75),
             counts,
+            self._outer_means(sub_x, counts),
         )
 
     def _exact_counts(

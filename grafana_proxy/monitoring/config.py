@@ -1,4 +1,4 @@
-"""Typed view of the monitoring knobs.
+"""Typed view of the monitoring knobs: controller period and delays, applications and their parameters.
 
 Built once from the settings (``MonitoringConfig.from_settings``) so the controller and applications
 take one small typed object."""

@@ -1,4 +1,4 @@
-"""The monitoring controller (MLRun's application controller, reference §4.4): every ``base_period`` it
+"""The monitoring controller (after MLRun's model-monitoring application controller): every ``base_period`` it
 runs each enabled application on each endpoint's newly completed windows and stores what they return.
 
 Windows are aligned to multiples of the period (epoch-based), so every process agrees on them. Per
@@ -20,15 +20,17 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from grafana_proxy.archive.artifacts import check_artifact
+from grafana_proxy.archive.layout import BATCH_COLUMN
 from grafana_proxy.clock import Clock, now_ms
-from grafana_proxy.model import EndpointRecord, EndpointType, ResultKind, ResultStatus, SeriesKind
+from grafana_proxy.model import Batch, EndpointRecord, EndpointType, ResultKind, ResultStatus, SeriesKind
 from grafana_proxy.monitoring.applications import (
     ApplicationContext,
+    ArtifactValue,
     EndpointUpdate,
     MetricValue,
     MonitoringApplication,
@@ -37,12 +39,16 @@ from grafana_proxy.monitoring.applications import (
     Window,
 )
 from grafana_proxy.monitoring.config import MonitoringConfig
+from grafana_proxy.monitoring.passes import PassSummary, StatusSink
+from grafana_proxy.monitoring.projects import PlannedApp, Planner, ProjectPlan
+from grafana_proxy.monitoring.registry import Registry
 from grafana_proxy.stores.base import GroundTruthStore, ScheduleStore, Stores
 from grafana_proxy.vocabulary import APPLICATION_ERROR
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from grafana_proxy.archive.artifacts import ArtifactKeeper
     from grafana_proxy.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -52,16 +58,9 @@ log = logging.getLogger(__name__)
 # is the production one: it answers None without importing pandas, so a controller role that
 # only walks empty windows never loads pandas (M1 in benchmarks/RESULTS.md).
 WindowReader = Callable[[str, str, int, int], "pd.DataFrame | None"]
+# (project, endpoint_uid) -> the endpoint's kept training rows, or None (grafana_proxy.archive.reference).
+ReferenceReader = Callable[[str, str], "pd.DataFrame | None"]
 ERROR_RESULT = APPLICATION_ERROR
-
-
-@dataclass
-class PassSummary:
-    windows: int = 0  # (application, endpoint, window) triples analysed or skipped as empty
-    empty: int = 0
-    results: int = 0
-    points: int = 0
-    failures: list[str] = field(default_factory=list)  # "<app> <endpoint> <window end>: <error>"
 
 
 class Controller:
@@ -76,8 +75,20 @@ class Controller:
         clock: Clock = now_ms,
         archived_days: Callable[[str, str], frozenset[str]] | None = None,
         on_pass: Callable[[float, list[str]], None] | None = None,
+        planner: Planner | None = None,
+        status: StatusSink | None = None,
+        artifacts: ArtifactKeeper | None = None,
+        reference_reader: ReferenceReader | None = None,
+        artifact_retention_ms: int | None = None,
     ) -> None:
         self.stores = stores
+        # Per-project periods and application sets (None: every project uses ``applications``).
+        self.planner = planner or Planner(config, Registry({}), applications)
+        self.status = status
+        # Where ArtifactValue outputs go; None = applications that return artifacts fail (no storage).
+        self.artifacts = artifacts
+        self.reference_reader = reference_reader
+        self.artifact_retention_ms = artifact_retention_ms
         # (project, uid) -> dates with archived events; None = ask the reader for every window.
         self.archived_days = archived_days
         # Told (seconds, failing application names) after each pass of run_forever: /metrics.
@@ -93,65 +104,125 @@ class Controller:
         self.stopping = threading.Event()
 
     def run_once(self, now: int | None = None) -> PassSummary:
-        """Analyse every due window of every endpoint of every project."""
+        """Analyse every due window (and submitted batch) of every endpoint of every monitored project."""
         now = self.clock() if now is None else now
         summary = PassSummary()
-        for project in self.stores.endpoints.projects():
-            progress = self.schedules.last_analyzed(project)
-            params = self.config.params_for(project)
-            for record in self.stores.endpoints.records(project):
-                if self.stopping.is_set():
-                    return summary
-                if record.monitoring_mode != "enabled" or record.endpoint_type == EndpointType.router:
-                    continue
-                try:
-                    self._endpoint(project, record, progress, params, now, summary)
-                except Exception as error:  # archive or database down: retried next pass
-                    log.exception("monitoring pass of %s/%s stopped", project, record.uid)
-                    summary.failures.append(f"{project}/{record.uid}: {error}")
+        plans = self.planner.plans(self.stores.endpoints.projects())
+        for (project, name), error in self.planner.errors.items():  # set, but cannot be loaded now
+            tally = summary.tally(project, name)
+            tally.errors, tally.last_error = tally.errors + 1, error
+            summary.failures.append(f"{name} {project}: {error}")
+        for plan in plans:
+            if self.stopping.is_set():
+                break
+            if not plan.enabled or not plan.applications:
+                continue
+            self._project(plan, now, summary)
+        self._record(summary, now)
+        if self.artifacts is not None and self.artifact_retention_ms is not None:
+            self.artifacts.prune(self.artifact_retention_ms)
         return summary
 
-    def due_windows(self, record: EndpointRecord, last: int | None, horizon: int) -> list[int]:
+    def _project(self, plan: ProjectPlan, now: int, summary: PassSummary) -> None:
+        project = plan.project
+        progress = self.schedules.last_analyzed(project)
+        for record in self.stores.endpoints.records(project):
+            if self.stopping.is_set():
+                return
+            if record.monitoring_mode != "enabled" or record.endpoint_type in _NOT_WINDOWED:
+                continue  # a batch endpoint is analysed batch by batch, below
+            try:
+                self._endpoint(plan, record, progress, now, summary)
+            except Exception as error:  # archive or database down: retried next pass
+                log.exception("monitoring pass of %s/%s stopped", project, record.uid)
+                summary.failures.append(f"{project}/{record.uid}: {error}")
+        if self.status is not None:
+            progress = self.schedules.last_analyzed(project)  # as the period windows above left it
+            for batch in self.status.batches(project, pending_only=True):
+                if self.stopping.is_set() or batch.submitted_at + self.config.delay_ms > now:
+                    continue  # its rows may still be on their way to the archive
+                try:
+                    self._batch(plan, batch, progress, now, summary)
+                except Exception as error:  # archive or database down: retried next pass
+                    log.exception("monitoring of batch %s/%s stopped", project, batch.batch_id)
+                    summary.failures.append(f"{project}/{batch.endpoint_uid}: {error}")
+
+    def _batch(
+        self, plan: ProjectPlan, batch: Batch, progress: Mapping[tuple[str, str], int], now: int, summary: PassSummary
+    ) -> None:
+        """A submitted batch is one window of its own, ``[start_ms, end_ms)``, whatever the period. Its
+        results are stored; the record's current state (drift status, current stats) is updated only when
+        the batch is not older than the newest period window the application analysed there."""
+        record = self.stores.endpoints.get(plan.project, batch.endpoint_uid)
+        if record is not None:
+            apps = [a for a in plan.applications if a.covers(record.uid)]
+            events = self.reader(plan.project, record.uid, batch.start_ms, batch.end_ms)
+            if events is not None and BATCH_COLUMN in events.columns:
+                events = events[events[BATCH_COLUMN] == batch.batch_id]
+            if apps and events is not None and len(events):
+                window = Window(events, record)
+                for app in apps:
+                    summary.windows += 1
+                    newest = progress.get((app.name, record.uid))
+                    current = newest is None or batch.end_ms >= newest
+                    self._run(plan.project, app, window, batch.start_ms, batch.end_ms, summary, current)
+        assert self.status is not None
+        self.status.mark_analysed(plan.project, batch.batch_id, now)
+        summary.batches += 1
+
+    def due_windows(
+        self, record: EndpointRecord, last: int | None, horizon: int, period: int | None = None
+    ) -> list[int]:
         """Starts of the windows to analyse: after ``last`` (or from the first request), ending by
-        ``horizon``, at most ``max_windows_per_pass`` of them (the rest next pass)."""
-        period = self.config.period_ms
+        ``horizon``, at most ``max_windows_per_pass`` of them (the rest next pass). A window ends at the
+        next multiple of the period after its start, so after a change of period the first window is
+        shorter (from the last analysed end to the new grid) and none is lost or analysed twice."""
+        period = period or self.config.period_ms
         if last is None:
             if record.first_request is None:
                 return []
             last = record.first_request // period * period
-        count = max(0, min((horizon - last) // period, self.config.max_windows_per_pass))
-        return [last + i * period for i in range(count)]
+        starts: list[int] = []
+        start = last
+        while len(starts) < self.config.max_windows_per_pass and window_end(start, period) <= horizon:
+            starts.append(start)
+            start = window_end(start, period)
+        return starts
 
     def _endpoint(
         self,
-        project: str,
+        plan: ProjectPlan,
         record: EndpointRecord,
         progress: Mapping[tuple[str, str], int],
-        params: Mapping[str, Any],
         now: int,
         summary: PassSummary,
     ) -> None:
-        plan: dict[int, list[MonitoringApplication]] = {}
-        for app in self.applications:
-            horizon = now - self.config.delay_ms - app.delay_ms(params)
-            for start in self.due_windows(record, progress.get((app.name, record.uid)), horizon):
-                plan.setdefault(start, []).append(app)
+        project, period = plan.project, plan.period_ms
+        due: dict[int, list[PlannedApp]] = {}
+        for app in plan.applications:
+            if not app.covers(record.uid):
+                continue
+            horizon = now - self.config.delay_ms - app.app.delay_ms(app.params)
+            for start in self.due_windows(record, progress.get((app.name, record.uid)), horizon, period):
+                due.setdefault(start, []).append(app)
         # End of the last empty window per application, not yet recorded: a run of empty windows (a
         # quiet endpoint, or catching up after downtime) costs one schedule write, not one per window.
         # Redoing them after a crash is harmless: they are empty.
         pending: dict[str, int] = {}
         days = None if self.archived_days is None else self.archived_days(project, record.uid)
         try:
-            for start in sorted(plan):
+            for start in sorted(due):
                 if self.stopping.is_set():
                     return
-                if days is not None and not _touches(days, start, start + self.config.period_ms):
-                    summary.windows += len(plan[start])
-                    summary.empty += len(plan[start])
-                    for app in plan[start]:
-                        pending[app.name] = start + self.config.period_ms
+                end = window_end(start, period)
+                if days is not None and not _touches(days, start, end):
+                    summary.windows += len(due[start])
+                    summary.empty += len(due[start])
+                    for app in due[start]:
+                        pending[app.name] = end
+                        summary.tally(project, app.name).last_window_end = end
                     continue
-                self._window(project, record, start, plan[start], params, summary, pending)
+                self._window(project, record, start, end, due[start], summary, pending)
         finally:
             for name, end in pending.items():
                 self.schedules.advance(project, name, record.uid, end)
@@ -161,53 +232,72 @@ class Controller:
         project: str,
         record: EndpointRecord,
         start: int,
-        applications: Sequence[MonitoringApplication],
-        params: Mapping[str, Any],
+        end: int,
+        applications: Sequence[PlannedApp],
         summary: PassSummary,
         pending: dict[str, int],
     ) -> None:
         """One window for the applications due on it. Its own frame so the window's events (and the stats
         cached on it) are released on return, before the next window is read, not when it is replaced."""
-        end = start + self.config.period_ms
         events = self.reader(project, record.uid, start, end)
-        window = Window(events, record) if events is not None and len(events) else None
+        if events is not None and BATCH_COLUMN in events.columns:
+            events = events[events[BATCH_COLUMN].isna()]  # batches are analysed batch by batch
+        loader = None if self.reference_reader is None else partial(self.reference_reader, project, record.uid)
+        window = Window(events, record, loader) if events is not None and len(events) else None
         for app in applications:
             summary.windows += 1
+            summary.tally(project, app.name).last_window_end = end
             if window is None:
                 summary.empty += 1
                 pending[app.name] = end
                 continue
-            self._run(project, app, window, start, end, params, summary)
+            self._run(project, app, window, start, end, summary)
             pending.pop(app.name, None)
             self.schedules.advance(project, app.name, record.uid, end)
 
     def _run(
         self,
         project: str,
-        app: MonitoringApplication,
+        app: PlannedApp,
         window: Window,
         start: int,
         end: int,
-        params: Mapping[str, Any],
         summary: PassSummary,
+        update_record: bool = True,
     ) -> None:
-        ctx = ApplicationContext(project, app.name, window, start, end, params, self.ground_truth)
+        ctx = ApplicationContext(project, app.name, window, start, end, app.params, self.ground_truth)
+        tally = summary.tally(project, app.name)
+        tally.windows += 1
         try:
-            self._write(project, app.name, window.endpoint.uid, start, end, _checked(app.do_tracking(ctx)), summary)
+            outputs = _checked(app.app.do_tracking(ctx))
+            if not update_record:
+                outputs = [o for o in outputs if not isinstance(o, EndpointUpdate)]
+            results, points, files = self._write(project, app.name, window.endpoint.uid, start, end, outputs)
+            tally.results += results
+            summary.results += results
+            summary.points += points
+            summary.artifacts += files
         except Exception as error:  # the application's fault (or output the stores refuse): isolate it
             log.exception("monitoring application %s failed on %s/%s", app.name, project, window.endpoint.uid)
             message = f"{type(error).__name__}: {error}"
             summary.failures.append(f"{app.name} {window.endpoint.uid} {end}: {message}")
+            tally.errors += 1
+            tally.last_error = message
             failure = ResultValue(
                 ERROR_RESULT, 0.0, ResultKind.mm_app_anomaly, ResultStatus.irrelevant, {"error": message[:2000]}
             )
-            self._write(project, app.name, window.endpoint.uid, start, end, [failure], summary)
+            self._write(project, app.name, window.endpoint.uid, start, end, [failure])
 
     def _write(
-        self, project: str, app: str, uid: str, start: int, end: int, outputs: Sequence[Output], summary: PassSummary
-    ) -> None:
+        self, project: str, app: str, uid: str, start: int, end: int, outputs: Sequence[Output]
+    ) -> tuple[int, int, int]:
+        """Store an application's outputs for one window; returns how many results, points and artifacts it
+        wrote."""
         results = [o.to_app_result(uid, app, start, end) for o in outputs if isinstance(o, ResultValue)]
         points = [o.to_point(end) for o in outputs if isinstance(o, MetricValue)]
+        files = [o for o in outputs if isinstance(o, ArtifactValue)]
+        if files and self.artifacts is None:
+            raise ValueError("this controller has no artifact storage; ArtifactValue outputs cannot be kept")
         updates: dict[str, Any] = {}
         for o in outputs:
             if isinstance(o, EndpointUpdate):
@@ -216,19 +306,38 @@ class Controller:
             self.stores.endpoints.upsert(project, uid, updates)
         if points:
             self.stores.series.write(project, uid, SeriesKind.metric, points)
+        for f in files:  # before the results, so a result never announces an artifact that is not there
+            assert self.artifacts is not None
+            self.artifacts.save(project, uid, app, start, end, f.name, f.content, f.content_type)
         if results:
             self.stores.results.write(project, results)
-        summary.results += len(results)
-        summary.points += len(points)
+        return len(results), len(points), len(files)
+
+    def _record(self, summary: PassSummary, now: int) -> None:
+        """Each application's share of the pass, as its status (last run, counts, last error)."""
+        if self.status is None:
+            return
+        for (project, name), tally in summary.applications.items():
+            if not tally.windows and not tally.errors and tally.last_window_end is None:
+                continue
+            try:
+                t = tally
+                self.status.record_run(
+                    project, name, now, t.windows, t.results, t.errors, t.last_window_end, t.last_error
+                )
+            except Exception:  # status is informative; the analysis itself is stored
+                log.exception("could not record the status of %s/%s", project, name)
 
     def _failing_applications(self, summary: PassSummary) -> list[str]:
         """Names for the failures of a pass: the application's, or "controller" for an endpoint that
         could not be analysed at all (archive or database down)."""
-        names = {app.name for app in self.applications}
+        names = {name for _, name in summary.applications} | {app.name for app in self.applications}
         return sorted({f.split(" ", 1)[0] if f.split(" ", 1)[0] in names else "controller" for f in summary.failures})
 
     def run_forever(self, stop: threading.Event) -> None:
-        """Pass after pass until ``stop`` is set; each pass starts when the next window is due."""
+        """Pass after pass until ``stop`` is set; each pass starts when a window (or batch) is due. The
+        settings are looked at every minute meanwhile, so a shortened period or a new batch is not kept
+        waiting for the old schedule (a look is two small queries; a pass reads every endpoint)."""
         self.stopping = stop
         while not stop.is_set():
             started = self.clock()
@@ -240,9 +349,29 @@ class Controller:
                 failed = ["controller"]
             if self.on_pass is not None:
                 self.on_pass(time.perf_counter() - timer, failed)
-            period = self.config.period_ms
-            next_due = (started - self.config.delay_ms) // period * period + period + self.config.delay_ms
-            stop.wait(max(1.0, (next_due - self.clock()) / 1000))
+            while not stop.is_set() and (wait := self._next_due(started) - self.clock()) > 0:
+                stop.wait(min(60.0, max(1.0, wait / 1000)))
+
+    def _next_due(self, started: int) -> int:
+        """When the next window of any project (or a submitted batch) is due after a pass at ``started``."""
+        delay = self.config.delay_ms
+        try:
+            periods = {p.period_ms for p in self.planner.plans([]) if p.enabled} | {self.config.period_ms}
+            batches = self.status.pending_batches() if self.status is not None else []
+        except Exception:  # the database is down: the pass will say so
+            periods, batches = {self.config.period_ms}, []
+        due = min(window_end(started - delay, p) + delay for p in periods)
+        # A batch stuck behind an outage is retried every 10 s at most, not in a tight loop.
+        return min([due, *(max(submitted + delay, started + 10_000) for submitted in batches)])
+
+
+# Routers are not models; a batch endpoint is analysed batch by batch, not window by window.
+_NOT_WINDOWED = (EndpointType.router, EndpointType.batch_ep)
+
+
+def window_end(start: int, period: int) -> int:
+    """The end of the window starting at ``start``: the next multiple of ``period`` after it."""
+    return (start // period + 1) * period
 
 
 def _touches(days: frozenset[str], start_ms: int, end_ms: int) -> bool:
@@ -260,9 +389,14 @@ def _checked(outputs: Sequence[Output]) -> list[Output]:
         if isinstance(o, ResultValue | MetricValue):
             if not isinstance(o.value, int | float) or not math.isfinite(o.value):
                 raise ValueError(f"{type(o).__name__} {o.name!r} has a non-finite value {o.value!r}")
+        elif isinstance(o, ArtifactValue):
+            if not isinstance(o.content, bytes):
+                raise TypeError(f"artifact {o.name!r}: content must be bytes, got {type(o.content).__name__}")
+            check_artifact(o.name, o.content_type, len(o.content))
         elif not isinstance(o, EndpointUpdate):
             raise TypeError(
-                f"do_tracking returned {type(o).__name__}; expected ResultValue, MetricValue or EndpointUpdate"
+                f"do_tracking returned {type(o).__name__}; expected ResultValue, MetricValue, EndpointUpdate "
+                "or ArtifactValue"
             )
         checked.append(o)
     return checked
@@ -271,12 +405,16 @@ def _checked(outputs: Sequence[Output]) -> list[Output]:
 def build_controller(runtime: Runtime, on_pass: Callable[[float, list[str]], None] | None = None) -> Controller:
     """The controller as the controller role and ``grafana-proxy controller`` run it."""
     from grafana_proxy.archive.reader import archived_days, read_archived_window
+    from grafana_proxy.archive.reference import read_reference
 
     config = runtime.monitoring
-    applications = runtime.applications.create(config.applications)
+    registry = runtime.applications
+    applications = registry.create(config.applications)
     stores = runtime.stores
     reader: WindowReader = partial(read_archived_window, config.archive_url)
     days = partial(archived_days, config.archive_url)
+    project_settings = stores.monitoring
+    planner = Planner(config, registry, applications, project_settings)
     return Controller(
         stores,
         stores.schedules,
@@ -287,4 +425,9 @@ def build_controller(runtime: Runtime, on_pass: Callable[[float, list[str]], Non
         clock=runtime.clock,
         archived_days=days,
         on_pass=on_pass,
+        planner=planner,
+        status=project_settings,
+        artifacts=runtime.artifacts,
+        reference_reader=partial(read_reference, config.archive_url),
+        artifact_retention_ms=runtime.settings.artifact_retention_ms(),
     )

@@ -1,20 +1,24 @@
 """Data drift of a window against the reference statistics (MLRun's histogram data drift plus
-Evidently-style per-feature tests).
+per-feature tests named after Evidently's, computed from histograms: see ``distances``).
 
 Flow: ``window_stats`` (live stats on the padded reference bins) → ``compare`` (everything else is
 computed from the two sets of stats, so it costs microseconds per feature) → ``DriftReport``.
 
 - Per feature: TVD, Hellinger, symmetric KLD (formulas in ``distances``), ``missing_share`` (null cells
-  of the window / rows; nulls are dropped before histogramming), and the selected extra tests.
+  of the window / rows) and ``infinite_share`` (±inf cells / rows; both are dropped before
+  histogramming), and the selected extra tests.
 - ``<metric>_sum`` / ``<metric>_mean`` over the features that have values in the window; general drift
   = (tvd_mean + hellinger_mean) / 2, classified by ``DriftThresholds``.
 - Numerical features use the reference's bins, categorical ones the union of category frequencies.
-  Reference features without a histogram or categories are ``not_comparable``; window columns the
-  reference does not know are ``unreferenced``; neither stops the analysis.
+  Features that cannot be compared are listed in ``not_comparable`` with the reason: the reference has
+  no histogram or categories or not a single finite value, or the window has no finite value for it.
+  They never count as drift. Window columns the reference does not know are ``unreferenced``; neither
+  stops the analysis.
 - A ``Segment`` restricts the same analysis to the rows whose column equals a value."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,9 +33,10 @@ from grafana_proxy.monitoring.distances import (
     TESTS,
     Matrix,
     TestInput,
+    Vector,
     check_tests,
 )
-from grafana_proxy.monitoring.stats import FeatureStats, reference_kind, window_stats
+from grafana_proxy.monitoring.stats import FeatureStats, not_comparable_reason, reference_kind, window_stats
 from grafana_proxy.monitoring.thresholds import classify
 
 if TYPE_CHECKING:  # pandas is imported where a window is analysed (monitoring.config imports this module)
@@ -65,7 +70,7 @@ class TestChoice:
 
 
 def choose_tests(names: Sequence[str], thresholds: Mapping[str, float] | None = None) -> tuple[TestChoice, ...]:
-    """Selected extra tests with their thresholds (Evidently's defaults unless overridden)."""
+    """Selected extra tests with their thresholds (Evidently's default thresholds unless overridden)."""
     overrides = dict(thresholds or {})
     check_tests(list(overrides))
     return tuple(TestChoice(n, float(overrides.get(n, TESTS[n].default_threshold))) for n in check_tests(names))
@@ -109,7 +114,7 @@ class DriftReport:
     rows: int
     test_shares: dict[str, float | None] = field(default_factory=dict)  # share of drifted features
     unreferenced: list[str] = field(default_factory=list)
-    not_comparable: list[str] = field(default_factory=list)
+    not_comparable: dict[str, str] = field(default_factory=dict)  # feature -> reason
 
     def drift_measures(self) -> dict[str, Any]:
         """MLRun's ``drift_measures`` JSON: per-feature dicts plus the aggregate keys."""
@@ -119,7 +124,14 @@ class DriftReport:
 
     @property
     def missing_share_mean(self) -> float | None:
-        shares = [f["missing_share"] for f in self.features.values() if f["missing_share"] is not None]
+        return self._share_mean("missing_share")
+
+    @property
+    def infinite_share_mean(self) -> float | None:
+        return self._share_mean("infinite_share")
+
+    def _share_mean(self, key: str) -> float | None:
+        shares = [f[key] for f in self.features.values() if f.get(key) is not None]
         return float(np.mean(shares)) if shares else None
 
 
@@ -135,19 +147,45 @@ def _probabilities(ref: Mapping[str, Any], cur: Mapping[str, Any]) -> tuple[list
     counts = [float(c) for c in ref["hist"][0]]
     if len(counts) + 2 == len(cur["hist"][0]):  # MLRun's pad_hist: two empty outer bins
         counts = [0.0, *counts, 0.0]
-    ref_total = float(ref.get("count") or sum(counts) or 1.0)
+    ref_total = _reference_total(ref)
     return [c / cur_count for c in cur["hist"][0]], [c / ref_total for c in counts]
 
 
+def _reference_total(ref: Mapping[str, Any]) -> float:
+    """Values behind the reference histogram or category counts (``count``, else the counts' sum)."""
+    counts = ref["hist"][0] if "hist" in ref else list(ref["categories"].values())
+    return float(ref.get("count") or sum(float(c) for c in counts))
+
+
+def _population_std(reference: Mapping[str, Mapping[str, Any]], names: list[str], n: Vector) -> Vector:
+    """Reference std with ddof=0 (normed Wasserstein divides by it, as Evidently does with ``np.std``);
+    the stored std is describe()'s, ddof=1."""
+    sample = np.array([float(reference[name].get("std") or 0.0) for name in names])
+    return np.asarray(sample * np.sqrt(np.maximum(n - 1, 0.0) / np.maximum(n, 1.0)), dtype=np.float64)
+
+
+def _mean_gap(ref: Mapping[str, Any], cur: Mapping[str, Any]) -> float:
+    means = ref.get("mean"), cur.get("mean")
+    return math.nan if means[0] is None or means[1] is None else abs(float(means[1]) - float(means[0]))
+
+
 def _points(ref: Mapping[str, Any], cur: Mapping[str, Any]) -> list[float]:
-    """Where each padded bin's mass sits for Wasserstein: inner midpoints; outer bins halfway between
-    the reference edge and the window's extreme (the reference has no mass there)."""
+    """Where each padded bin's mass sits for Wasserstein: inner midpoints; an outer bin's mass at the
+    mean of the window's values in it (``outer_means``), which makes the distance exact outside the
+    reference range. Window stats without that key (written by other tools) fall back to halfway
+    between the reference edge and the window's min/max."""
     edges = inner_edges(ref["hist"][1])
     mids = ((edges[:-1] + edges[1:]) / 2).tolist()
-    low = cur.get("min")
-    high = cur.get("max")
-    left = (min(float(low), edges[0]) + edges[0]) / 2 if low is not None else float(edges[0])
-    right = (max(float(high), edges[-1]) + edges[-1]) / 2 if high is not None else float(edges[-1])
+    means = cur.get("outer_means") or [None, None]
+    low, high = cur.get("min"), cur.get("max")
+    if means[0] is not None:
+        left = float(means[0])
+    else:
+        left = (min(float(low), edges[0]) + edges[0]) / 2 if low is not None else float(edges[0])
+    if means[1] is not None:
+        right = float(means[1])
+    else:
+        right = (max(float(high), edges[-1]) + edges[-1]) / 2 if high is not None else float(edges[-1])
     return [left, *mids, right]
 
 
@@ -172,17 +210,24 @@ def compare(
     thresholds = thresholds or DriftThresholds()
     features: dict[str, dict[str, Any]] = {}
     compared: list[str] = []
+    not_comparable: dict[str, str] = {}
+    for name, ref in reference.items():
+        reason = not_comparable_reason(ref)
+        if reason:
+            not_comparable[str(name)] = reason
     for name, cur in current.items():
-        missing = int(cur.get("missing", 0))
         features[name] = {
             "kind": reference_kind(reference[name]),
             "count": int(cur["count"]),
-            "missing_share": missing / rows if rows else None,
+            "missing_share": int(cur.get("missing", 0)) / rows if rows else None,
+            "infinite_share": int(cur.get("infinite", 0)) / rows if rows else None,
         }
         features[name].update(dict.fromkeys(DISTANCE_NAMES))
         if cur["count"]:
             compared.append(name)
-    not_comparable = [str(n) for n, ref in reference.items() if reference_kind(ref) is None]
+        else:
+            numerical = features[name]["kind"] == "numerical"
+            not_comparable[name] = "the window has no finite value" if numerical else "the window has no value"
     aggregates: dict[str, float | None] = {}
     shares: dict[str, float | None] = {}
     if compared:
@@ -232,25 +277,29 @@ def _run_tests(
             continue
         names = [compared[i] for i in rows]
         ordered = spec.numerical and not spec.categorical
+        n_expected = np.array([_reference_total(reference[n]) for n in names])
         extra = TestInput(
             n_actual=np.array([float(current[n]["count"]) for n in names]),
-            n_expected=np.array([float(reference[n].get("count") or 0.0) for n in names]),
+            n_expected=n_expected,
+            ordered=numerical[rows],
             points=_matrix([_points(reference[n], current[n]) for n in names], True) if ordered else None,
-            expected_std=np.array([float(reference[n].get("std") or 0.0) for n in names]) if ordered else None,
+            expected_std=_population_std(reference, names, n_expected) if ordered else None,
+            mean_gap=np.array([_mean_gap(reference[n], current[n]) for n in names]) if ordered else None,
         )
         statistic, p_value = TEST_FUNCTIONS[choice.name](actual[rows], expected[rows], extra)
-        drifted = 0
+        drifted = tested = 0
         for i, name in enumerate(names):
+            entry: dict[str, Any] = {"statistic": None, "p_value": None, "threshold": choice.threshold, "drift": False}
+            features[name].setdefault("tests", {})[choice.name] = entry
+            if math.isnan(statistic[i]):  # e.g. χ² when the window is too small for two pools of 5
+                entry["reason"] = "too few values for this test"
+                continue
             p = None if p_value is None else float(p_value[i])
             drift = bool(p < choice.threshold) if p is not None else bool(statistic[i] >= choice.threshold)
+            entry.update(statistic=float(statistic[i]), p_value=p, drift=drift)
             drifted += drift
-            features[name].setdefault("tests", {})[choice.name] = {
-                "statistic": float(statistic[i]),
-                "p_value": p,
-                "threshold": choice.threshold,
-                "drift": drift,
-            }
-        shares[choice.name] = drifted / len(names)
+            tested += 1
+        shares[choice.name] = drifted / tested if tested else None
     return shares
 
 

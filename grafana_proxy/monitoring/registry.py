@@ -25,6 +25,9 @@ BUILTINS: tuple[str, ...] = (
     "grafana_proxy.apps.histogram_data_drift:HistogramDataDrift",
     "grafana_proxy.apps.system_performance:SystemPerformance",
     "grafana_proxy.apps.model_performance:ModelPerformance",
+    "grafana_proxy.apps.data_quality:DataQuality",
+    "grafana_proxy.apps.outliers:Outliers",
+    "grafana_proxy.apps.evidently_data_drift:EvidentlyDataDrift",
 )
 
 

@@ -1,7 +1,7 @@
 """Feature statistics in MLRun's ``feature_stats`` format, computed column by column with numpy.
 
-Per numerical feature (pandas ``describe()`` keys plus a histogram, /work/shared/reference/
-mlrun-grafana-proxy.md §5)::
+Per numerical feature (pandas ``describe()`` keys plus a histogram of 20 bins, as MLRun stores
+``feature_stats``)::
 
     {"count", "mean", "std", "min", "25%", "50%", "75%", "max", "hist": [[20 counts], [21 edges]]}
 
@@ -13,9 +13,15 @@ Two flavours:
 - ``reference_stats(df)`` — the training ("expected") side: 20 bins spanning the data (``np.histogram``).
 - ``window_stats(df, reference)`` — the live ("actual") side, MLRun's ``current_stats``: every feature
   of the reference, histogrammed on the reference edges padded with two outer bins (see ``binning``),
-  plus ``missing`` (count of null cells), so drift can be computed from stats alone.
+  plus ``missing`` (count of null cells) and ``outer_means`` (mean of the values in each outer bin, null
+  when it is empty), so drift can be computed from stats alone.
 
-Non-finite numbers are JSON ``null`` (the stores hold JSON; NaN is not JSON)."""
+Non-finite values are data quality, not data: on both sides a numerical feature's ``count``, describe()
+keys and histogram cover its finite values only; NaN cells are counted in ``missing`` and ±inf in
+``infinite``. A single ±inf would otherwise stretch the bins over the whole float range (or, in the
+reference, leave no histogram at all). A reference feature with no finite value keeps an all-zero
+histogram and is not comparable (``not_comparable_reason``). Non-finite numbers are JSON ``null`` (the
+stores hold JSON; NaN is not JSON)."""
 
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grafana_proxy.monitoring.binning import QUANTILES, FloatArray, PaddedBins, Summary, padded_bins
+from grafana_proxy.monitoring.binning import QUANTILES, FloatArray, PaddedBins, Summary, inner_edges, padded_bins
 
 NUM_BINS = 20  # MLRun's default_num_bins
 MAX_CATEGORIES = 200  # keeps the JSON of an id-like text column small
@@ -62,10 +68,15 @@ def as_float_array(series: pd.Series) -> FloatArray:
     return np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
 
 
-def _finite_only(x: FloatArray) -> FloatArray:
-    """Drop NaN; the copy is only paid when there is something to drop."""
-    nan = np.isnan(x)
-    return x[~nan] if nan.any() else x
+def _finite_only(x: FloatArray) -> tuple[FloatArray, int, int]:
+    """The finite values, the count of NaN (missing) and of ±inf. The copy and the second look are only
+    paid when something is not finite."""
+    finite = np.isfinite(x)
+    if finite.all():
+        return x, 0, 0
+    rest = x[~finite]
+    nan = int(np.isnan(rest).sum())
+    return x[finite], nan, int(rest.size - nan)
 
 
 def _summary_stats(summary: Summary) -> dict[str, Any]:
@@ -86,19 +97,21 @@ def describe_numeric(values: FloatArray, bins: PaddedBins | None = None) -> dict
     """Stats of one numerical column (NaN = missing). Without ``bins``: a 20-bin histogram over the
     data, as the reference has (``np.histogram``, like MLRun). With ``bins``: counts on the padded
     reference bins (n + 2 counts, n + 3 edges)."""
-    x = _finite_only(values)
+    x, missing, infinite = _finite_only(values)
     if bins is not None:
         summary = bins.summarise(x)
         stats = _summary_stats(summary)
         stats["hist"] = [summary.counts.tolist(), bins.json_edges()]
+        stats["outer_means"] = [_num(v) for v in summary.outer_means]
     else:
         stats = _summary_stats(_plain_summary(x))
-        if x.size and np.isfinite(x).all():
+        if x.size:
             counts, edges = np.histogram(x, bins=NUM_BINS)
             stats["hist"] = [counts.tolist(), edges.tolist()]
-        else:  # empty or infinite values: numpy cannot choose bins; there is no reference shape to keep
+        else:  # no finite value: numpy cannot choose bins; an empty histogram marks "not comparable"
             stats["hist"] = [[0] * NUM_BINS, [0.0] * (NUM_BINS + 1)]
-    stats["missing"] = int(values.size - x.size)
+    stats["missing"] = missing
+    stats["infinite"] = infinite
     return stats
 
 
@@ -155,12 +168,43 @@ def reference_stats(df: pd.DataFrame, columns: list[str] | None = None) -> Featu
 
 
 def reference_kind(stats: Mapping[str, Any]) -> str | None:
-    """Kind of a reference feature: "numerical" (numeric hist), "categorical" (category counts) or None."""
+    """Kind of a reference feature: "numerical" (numeric hist), "categorical" (category counts) or None
+    when it cannot be compared (see ``not_comparable_reason``)."""
+    return None if not_comparable_reason(stats) else _shape(stats)
+
+
+def _shape(stats: Mapping[str, Any]) -> str | None:
     hist = stats.get("hist")
-    if isinstance(hist, list | tuple) and len(hist) == 2 and len(hist[1]) == len(hist[0]) + 1:
+    if (
+        isinstance(hist, list | tuple)
+        and len(hist) == 2
+        and all(isinstance(part, list | tuple) for part in hist)
+        and len(hist[1]) == len(hist[0]) + 1
+    ):
         return "numerical"
     if isinstance(stats.get("categories"), Mapping):
         return "categorical"
+    return None
+
+
+def not_comparable_reason(stats: Mapping[str, Any]) -> str | None:
+    """Why a reference feature cannot be compared with a window, or None when it can. An empty histogram
+    (a training column without a single finite value) would make every window look drifted."""
+    shape = _shape(stats)
+    if shape is None:
+        return "the reference has neither a histogram nor category counts"
+    counts = stats["hist"][0] if shape == "numerical" else list(stats["categories"].values())
+    try:
+        total = sum(float(c) for c in counts)
+    except (TypeError, ValueError):
+        return "the reference counts are not numbers"
+    if shape == "numerical":
+        try:
+            inner_edges(stats["hist"][1])
+        except (TypeError, ValueError):
+            return "the reference histogram edges are not ascending finite numbers"
+    if not total > 0:
+        return "the reference has no finite value" if shape == "numerical" else "the reference has no value"
     return None
 
 
@@ -194,7 +238,8 @@ def load_training_file(path: str | Path) -> pd.DataFrame:
 
     suffix = Path(str(path)).suffix.lower()
     if suffix == ".csv":
-        return pd.read_csv(path)
+        # round_trip: pandas' default fast parser may be off in the last bit; a reference is read exactly.
+        return pd.read_csv(path, float_precision="round_trip")
     if suffix in (".parquet", ".pq"):
         return pd.read_parquet(path)
     raise ValueError(f"training file {path}: expected a .csv or .parquet file, got {suffix or 'no suffix'!r}")

@@ -32,13 +32,16 @@ RUN_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 class IngestSnapshot:
     """What the ingest pipeline reports at scrape time.
 
-    ``accepted_events_total`` counts events made durable since the process started (Prometheus'
-    ``rate()`` turns it into the ingest rate); ``backlog_records`` is how many write-ahead (spool)
-    records wait to be folded into the stores, ``backlog_bytes`` their size when known."""
+    ``accepted_events_total`` counts events made durable by the events API and every gateway sharing the
+    spool directory, over all their runs (Prometheus' ``rate()`` turns it into the ingest rate);
+    ``backlog_records`` is how many write-ahead (spool) records wait to be folded into the stores,
+    ``backlog_bytes`` their size when known."""
 
     accepted_events_total: int
     backlog_records: int = 0
     backlog_bytes: int | None = None
+    # Spool records (and window point sets) moved to the dead-letter store since the process started.
+    dead_lettered_total: int = 0
 
 
 IngestProvider = Callable[[], IngestSnapshot]
@@ -63,13 +66,19 @@ class _IngestCollector(Collector):
         families: list[Metric] = [
             CounterMetricFamily(
                 "grafana_proxy_ingest_events_accepted",
-                "Events made durable (spooled).",
+                "Events made durable (spooled) by the events API and every gateway sharing the spool directory.",
                 value=snap.accepted_events_total,
             ),
             GaugeMetricFamily(
                 "grafana_proxy_ingest_backlog_records",
                 "Write-ahead records not yet folded into the stores.",
                 value=snap.backlog_records,
+            ),
+            CounterMetricFamily(
+                "grafana_proxy_ingest_dead_lettered",
+                "Records the fold could not apply after its attempts, moved to the dead-letter store "
+                "(grafana-proxy deadletter list).",
+                value=snap.dead_lettered_total,
             ),
         ]
         if snap.backlog_bytes is not None:

@@ -17,7 +17,7 @@ from grafana_proxy.deps import RuntimeDep
 from grafana_proxy.model import TimeRange
 from grafana_proxy.protocol.timerange import resolve_range, resolve_step
 from grafana_proxy.runtime import Runtime
-from grafana_proxy.targets.base import Annotation, Frame, QueryContext, Target
+from grafana_proxy.targets.base import Annotation, Choice, Frame, QueryContext, Target
 from grafana_proxy.targets.params import (
     check_keys,
     merge_payload,
@@ -112,6 +112,15 @@ def run_search(scope: RequestScope, params: dict[str, str]) -> list[str]:
     assert target.search is not None
     search = target.search
     return _observed(scope, "search", target.name, lambda: search(_context(scope, params)))
+
+
+def run_choices(scope: RequestScope, params: dict[str, str]) -> list[Choice]:
+    """A search as variable options: the target's own texts when it names its values, else text = value."""
+    target = _resolve(scope, params, "search")
+    choices = target.choices
+    if choices is None:
+        return [Choice(value, value) for value in run_search(scope, params)]
+    return _observed(scope, "search", target.name, lambda: choices(_context(scope, params)))
 
 
 def run_annotations(scope: RequestScope, params: dict[str, str]) -> list[Annotation]:

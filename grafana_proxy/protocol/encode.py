@@ -3,12 +3,14 @@ Infinity's backend parser reads. Also Grafana's ad hoc filters, applied to frame
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import heapq
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import regex
 
-from grafana_proxy.targets.base import Annotation, Cell, Frame, Series, Table, TargetError
+from grafana_proxy.targets.base import Annotation, Cell, Column, Frame, Series, Table, TargetError
 
 
 def simplejson_frame(frame: Frame, ref_id: str) -> dict[str, Any]:
@@ -28,16 +30,39 @@ def simplejson_frame(frame: Frame, ref_id: str) -> dict[str, Any]:
     }
 
 
-def flat_rows(frame: Frame) -> list[dict[str, Any]]:
-    """One object per table row, or per series point with the series' labels as extra columns."""
-    if isinstance(frame, Table):
-        names = [column.text for column in frame.columns]
-        return [dict(zip(names, row, strict=True)) for row in frame.rows]
-    labels = dict(frame.labels)
-    return [
-        {"time": time, "value": value, "series": frame.name, **labels}
-        for time, value in zip(frame.times, frame.values, strict=True)
-    ]
+def flat_rows(frames: Sequence[Frame], extra: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """One object per table row, or per series point with the series' labels (and ``extra``, e.g. the
+    project) as extra columns.
+
+    The points of all series of one target are merged into one list ascending by time: Infinity's
+    backend turns a long frame (time, value, series name) into one field per series only when the
+    frame is sorted by time, and Grafana's alerting needs those uniquely labelled fields. Series
+    after series, time would go backwards at each boundary and the panel would draw one line."""
+    rows: list[dict[str, Any]] = []
+    series: list[Series] = []
+    for frame in frames:
+        if isinstance(frame, Table):
+            names = [column.text for column in frame.columns]
+            rows.extend(dict(zip(names, row, strict=True)) for row in frame.rows)
+        else:
+            series.append(frame)
+    if series:
+        # heapq.merge is stable: points at the same time keep the order of their series.
+        rows.extend(heapq.merge(*(_points(s, extra or {}) for s in series), key=lambda row: row["time"]))
+    return rows
+
+
+def with_project(frame: Frame, project: str) -> Frame:
+    """The frame with its project as a series label or as a leading table column."""
+    if isinstance(frame, Series):
+        return replace(frame, labels={"project": project, **frame.labels})
+    return Table(columns=[Column("project", "string"), *frame.columns], rows=[(project, *row) for row in frame.rows])
+
+
+def _points(series: Series, extra: Mapping[str, str]) -> Iterator[dict[str, Any]]:
+    labels = {**extra, **series.labels}
+    for time, value in zip(series.times, series.values, strict=True):
+        yield {"time": time, "value": value, "series": series.name, **labels}
 
 
 def annotation_json(annotation: Annotation, echo: Mapping[str, Any]) -> dict[str, Any]:
@@ -51,6 +76,18 @@ def annotation_json(annotation: Annotation, echo: Mapping[str, Any]) -> dict[str
     if annotation.time_end is not None:
         item["timeEnd"] = annotation.time_end
     return item
+
+
+def annotation_row(annotation: Annotation) -> dict[str, Any]:
+    """An annotation as a flat row with the field names Grafana's annotation support maps by default
+    (time, timeEnd, title, text, tags as one comma-separated string)."""
+    return {
+        "time": annotation.time,
+        "timeEnd": annotation.time_end if annotation.time_end is not None else annotation.time,
+        "title": annotation.title,
+        "text": annotation.text,
+        "tags": ",".join(annotation.tags),
+    }
 
 
 REGEX_TIMEOUT_SECONDS = 0.05

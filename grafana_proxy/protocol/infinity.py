@@ -14,10 +14,17 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy.errors import json_response
-from grafana_proxy.protocol.dispatch import RequestScope, ScopeDep, run_query, run_search, target_params
-from grafana_proxy.protocol.encode import apply_filters, flat_rows
+from grafana_proxy.protocol.dispatch import (
+    RequestScope,
+    ScopeDep,
+    run_annotations,
+    run_choices,
+    run_query,
+    target_params,
+)
+from grafana_proxy.protocol.encode import annotation_row, apply_filters, flat_rows, with_project
 from grafana_proxy.protocol.requests import QueryRequest, read_body
-from grafana_proxy.targets.base import TargetError
+from grafana_proxy.targets.base import Frame, TargetError
 from grafana_proxy.targets.params import require_target_endpoint
 
 router = APIRouter()
@@ -35,16 +42,34 @@ def _number(value: str | None, name: str) -> float | None:
     return number
 
 
+# ``project=*`` on /rows: the target once per project the key may read, rows labelled by project
+# (how one alert rule covers every project and endpoint).
+ALL_PROJECTS = "*"
+
+
+def _frames(scope: RequestScope, params: dict[str, str]) -> list[Frame]:
+    if params.get("project") != ALL_PROJECTS:
+        return apply_filters(run_query(scope, params), scope.filters)
+    frames: list[Frame] = []
+    for project in scope.principal.access.visible(scope.runtime.stores.endpoints.projects()):
+        for frame in apply_filters(run_query(scope, {**params, "project": project}), scope.filters):
+            frames.append(with_project(frame, project))
+    return frames
+
+
 def rows_for(scope: RequestScope, targets: list[tuple[str, str | None, dict[str, Any] | None]]) -> list[Any]:
     rows: list[dict[str, Any]] = []
     for ref_id, text, payload in targets:
         params = target_params(text, payload)
         name = require_target_endpoint(params)
         if name in scope.registry.names("query"):
-            for frame in apply_filters(run_query(scope, params), scope.filters):
-                rows.extend(flat_rows(frame))
+            project = params.get("project")
+            extra = {"project": project} if project and project != ALL_PROJECTS else {}
+            rows.extend(flat_rows(_frames(scope, params), extra))
+        elif name in scope.registry.names("annotations"):  # detections: one row per region
+            rows.extend(annotation_row(a) for a in run_annotations(scope, params))
         else:  # search-only targets (list_projects, ...) become {text, value} rows for variables
-            rows.extend({"text": value, "value": value} for value in run_search(scope, params))
+            rows.extend({"text": c.text, "value": c.value} for c in run_choices(scope, params))
         if len(targets) > 1:
             for row in rows:
                 row.setdefault("refId", ref_id)

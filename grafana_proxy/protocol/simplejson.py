@@ -17,6 +17,7 @@ from grafana_proxy.protocol.dispatch import (
     RequestScope,
     ScopeDep,
     run_annotations,
+    run_choices,
     run_query,
     run_search,
     target_params,
@@ -61,7 +62,9 @@ async def search(request: Request, scope: ScopeDep) -> Response:
         # The query editor asks with an empty target: offer the query targets to pick from.
         return json_response([f"target_endpoint={name}" for name in scope.registry.names("query")])
     params = target_params(body.target, body.payload)
-    return json_response(await run_in_threadpool(run_search, scope, params))
+    choices = await run_in_threadpool(run_choices, scope, params)
+    # The plugin shows a string as is and an object with both "text" and "value" as text -> value.
+    return json_response([c.value if c.text == c.value else {"text": c.text, "value": c.value} for c in choices])
 
 
 def answer_targets(scope: RequestScope, targets: list[QueryTarget]) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy.errors import json_response
-from grafana_proxy.protocol.dispatch import RequestScope, ScopeDep, run_search, target_params
+from grafana_proxy.protocol.dispatch import RequestScope, ScopeDep, run_choices, target_params
 from grafana_proxy.protocol.requests import (
     MetricsRequest,
     PayloadOptionsRequest,
@@ -81,7 +81,7 @@ def _options(scope: RequestScope, body: PayloadOptionsRequest) -> list[dict[str,
         if value in (None, "", []):
             return []  # the field it depends on is not chosen yet
         params[key] = ",".join(value) if isinstance(value, list) else str(value)
-    return [{"label": value, "value": value} for value in run_search(scope, params)]
+    return [{"label": c.text, "value": c.value} for c in run_choices(scope, params)]
 
 
 @router.post("/metric-payload-options", summary="simPod: choices of one payload field")
@@ -102,5 +102,5 @@ async def variable(request: Request, scope: ScopeDep) -> Response:
         params = target_params(payload, None)
     else:
         raise TargetError('variable payload is empty; expected {"target": "target_endpoint=list_projects"}')
-    values = await run_in_threadpool(run_search, scope, params)
-    return json_response([{"__text": value, "__value": value} for value in values])
+    choices = await run_in_threadpool(run_choices, scope, params)
+    return json_response([{"__text": c.text, "__value": c.value} for c in choices])

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from grafana_proxy import clock
+from grafana_proxy.buckets import nice_step
 from grafana_proxy.clock import now_ms
 from grafana_proxy.model import TimeRange
 from grafana_proxy.targets.base import TargetError
@@ -61,4 +62,6 @@ def resolve_step(time_range: TimeRange, interval_ms: float | None, max_points: i
     step = max(1, math.ceil(time_range.span / points))
     if interval_ms is not None and interval_ms > 0:  # NaN compares false: ignored like a missing value
         step = max(step, int(math.ceil(min(interval_ms, MAX_STEP_MS))))
-    return step, points
+    # Round up to a round step so buckets start on round times whatever the range (a point written at
+    # 12:00:00 is drawn at 12:00:00); a larger step only means fewer points.
+    return nice_step(step, 1), points

@@ -31,7 +31,12 @@ def run_ingest(runtime: Runtime, stop: threading.Event) -> None:
     log.info("ingest: folding %s into the stores", runtime.ingest.spool_dir)
     try:
         while not stop.wait(STATUS_SECONDS):
-            write_status(status, {"backlog_records": pipeline.backlog_records()})
+            write_status(status, _status(pipeline))
     finally:
         pipeline.stop()
-        write_status(status, {"backlog_records": 0})
+        write_status(status, _status(pipeline))
+
+
+def _status(pipeline: IngestPipeline) -> dict[str, int]:
+    """What the api role's /metrics reports of this process."""
+    return {"backlog_records": pipeline.backlog_records(), "dead_lettered_total": pipeline.dead_lettered()}

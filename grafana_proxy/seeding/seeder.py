@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 
 from grafana_proxy.clock import now_ms
+from grafana_proxy.identifiers import problem
 from grafana_proxy.model import EndpointType, ResultStatus, SeriesKind
 from grafana_proxy.monitoring.binning import FloatArray
 from grafana_proxy.seeding import features as feat
 from grafana_proxy.seeding import results as res
 from grafana_proxy.seeding.catalog import EndpointPlan, plan_endpoints
+from grafana_proxy.seeding.quality import quality_results
 from grafana_proxy.seeding.traffic import Traffic, combine_router, metric_arrays, simulate
 from grafana_proxy.seeding.writer import write_series_arrays
 from grafana_proxy.stores.base import Stores
@@ -37,8 +39,9 @@ class SeedOptions:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the option to fix."""
-        if not self.project.strip():
-            raise ValueError("project must not be empty")
+        reason = problem("project", self.project)
+        if reason is not None:
+            raise ValueError(f"--project: {reason}")
         if self.endpoints < 1:
             raise ValueError("endpoints must be at least 1")
         if self.days <= 0:
@@ -166,6 +169,10 @@ def seed_project(stores: Stores, options: SeedOptions, progress: Callable[[int],
             if drift_rows:
                 drift_status = drift_rows[-1].status
             app_results += drift_rows
+            names = [ref.name for ref in refs]
+            # Its own generator, so the other seeded values stay what they were before quality was seeded.
+            quality_rng = np.random.default_rng(np.random.SeedSequence([options.seed, 2, index]))
+            app_results += quality_results(plan.uid, win, drift.general_drift, has_data, names, quality_rng)
             drift_series = {
                 "tvd_mean": drift.tvd_mean[has_data],
                 "hellinger_mean": drift.hellinger_mean[has_data],

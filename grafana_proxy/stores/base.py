@@ -10,11 +10,17 @@ from typing import Any, Literal, Protocol
 
 from grafana_proxy.model import (
     AccessKey,
+    ApplicationConfig,
+    ApplicationStatus,
     AppResult,
+    Artifact,
+    Batch,
+    DeadLetter,
     EndpointFilter,
     EndpointRecord,
     EndpointSummary,
     GroundTruth,
+    ProjectMonitoring,
     SeriesData,
     SeriesKind,
     TimeRange,
@@ -78,11 +84,13 @@ class SeriesStore(Protocol):
         time_range: TimeRange,
         step_ms: int,
         agg: Aggregation = "avg",
+        max_points: int | None = None,
     ) -> list[SeriesData]:
         """Bucketed series: one entry per (endpoint, name) that has data in the range, buckets of at
         least ``step_ms`` (rounded up to the chosen tier's size) aligned to multiples of the step.
         Reads the coarsest tier whose bucket size is <= step_ms, so long ranges never scan raw points.
-        ``None`` for uids/names means all."""
+        ``None`` for uids/names means all. With ``max_points`` the step grows (by whole tier buckets)
+        until no series has more than ``max_points`` buckets."""
 
     def latest(
         self, project: str, endpoint_uids: Sequence[str] | None, kind: SeriesKind, names: Sequence[str]
@@ -156,6 +164,100 @@ class ScheduleStore(Protocol):
         """Record that windows up to ``end_ms`` are done; never moves an entry backwards."""
 
 
+class MonitoringStore(Protocol):
+    """Per-project monitoring: a project's settings and applications, what the controller did with each
+    application, and submitted batches (``SqlMonitoringStore``)."""
+
+    def project(self, project: str) -> ProjectMonitoring | None: ...
+
+    def projects(self) -> dict[str, ProjectMonitoring]: ...
+
+    def put_project(self, settings: ProjectMonitoring, defaults: Sequence[ApplicationConfig] = ()) -> bool:
+        """Store a project's settings; True when the project had none (``defaults`` become its applications)."""
+
+    def applications(self, project: str) -> list[ApplicationConfig]: ...
+
+    def application(self, project: str, name: str) -> ApplicationConfig | None: ...
+
+    def put_application(self, config: ApplicationConfig) -> None: ...
+
+    def delete_application(self, project: str, name: str) -> bool: ...
+
+    def statuses(self, project: str) -> dict[str, ApplicationStatus]: ...
+
+    def record_run(
+        self,
+        project: str,
+        name: str,
+        ran_at: int,
+        windows: int,
+        results: int,
+        errors: int,
+        last_window_end: int | None,
+        last_error: str | None,
+    ) -> None: ...
+
+    def add_batch(self, batch: Batch) -> None: ...
+
+    def batches(self, project: str, endpoint_uid: str | None = None, pending_only: bool = False) -> list[Batch]: ...
+
+    def batch(self, project: str, batch_id: str) -> Batch | None: ...
+
+    def pending_batches(self) -> list[int]:
+        """Submission times of the batches not analysed yet, every project."""
+
+    def mark_analysed(self, project: str, batch_id: str, when: int) -> None: ...
+
+
+class ArtifactStore(Protocol):
+    """Rows describing the files monitoring applications keep (``ArtifactKeeper`` writes the bytes)."""
+
+    def put(self, artifact: Artifact) -> None:
+        """Insert the row, or replace the one with the same id (the same window analysed again)."""
+
+    def get(self, project: str, endpoint_uid: str, artifact_id: str) -> Artifact | None:
+        """The artifact, only when it belongs to this project and endpoint."""
+
+    def query(
+        self,
+        project: str,
+        time_range: TimeRange | None = None,
+        endpoint_uids: Sequence[str] | None = None,
+        application: str | None = None,
+        names: Sequence[str] | None = None,
+    ) -> list[Artifact]:
+        """Artifacts whose window ends in the range (all when None), newest first."""
+
+    def older_than(self, cutoff_ms: int, limit: int = 1000) -> list[Artifact]:
+        """Artifacts of windows that ended before ``cutoff_ms`` (the oldest first), for retention."""
+
+    def delete(self, artifact_ids: Sequence[str]) -> int: ...
+
+    def delete_endpoint(self, project: str, endpoint_uid: str) -> list[Artifact]:
+        """Remove the rows of one endpoint; return them so their files can be removed too."""
+
+
+class DeadLetterStore(Protocol):
+    """What an ingest consumer and the CLI need; ``source`` tells consumers apart."""
+
+    def add(self, source: str, position: str, payload: bytes, error: str, attempts: int) -> int:
+        """Keep a record; adding the same (source, position) again keeps the first and returns its id."""
+
+    def letters(self, source: str | None = None) -> list[DeadLetter]: ...
+
+    def get(self, letter_id: int) -> DeadLetter | None: ...
+
+    def request_replay(self, letter_id: int) -> bool:
+        """Flag a record for its consumer to apply again; False when there is no such record."""
+
+    def take_replays(self, source: str) -> list[DeadLetter]:
+        """The flagged records of ``source``; the consumer calls ``remove`` once each is re-queued."""
+
+    def remove(self, letter_ids: Sequence[int]) -> int: ...
+
+    def count(self, source: str | None = None) -> int: ...
+
+
 @dataclass(frozen=True)
 class Stores:
     """Everything the service reads and writes, opened from one database URL."""
@@ -166,6 +268,11 @@ class Stores:
     keys: KeyStore
     ground_truth: GroundTruthStore
     schedules: ScheduleStore
+    artifacts: ArtifactStore
+
+    monitoring: MonitoringStore
+
+    dead_letters: DeadLetterStore
 
     def close(self) -> None:
         """Release connections; an implementation that holds some overrides this."""

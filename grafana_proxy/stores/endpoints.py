@@ -11,8 +11,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, delete, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, delete, func, or_, select
 
+from grafana_proxy.identifiers import check
 from grafana_proxy.model import (
     ENDPOINT_FIELDS,
     JSON_FIELDS,
@@ -24,6 +25,7 @@ from grafana_proxy.model import (
 )
 from grafana_proxy.stores import schema
 from grafana_proxy.stores.db import Database
+from grafana_proxy.stores.inlist import chunks, post_filter, sql_list
 from grafana_proxy.stores.rollup import driver_rows
 from grafana_proxy.stores.series import SqlSeriesStore
 
@@ -61,7 +63,7 @@ _LISTINGS: dict[tuple[tuple[str, ...], bool, bool], Select[Any]] = {}
 def _listing(fields: Sequence[str], flt: EndpointFilter | None) -> Select[Any] | None:
     """The prepared listing of ``fields`` for ``flt`` (bound parameters ``project`` and ``uids``), or
     None for a filter that needs ``_conditions``."""
-    if flt is not None and (flt.model or flt.function or flt.labels):
+    if flt is not None and (flt.model or flt.function or flt.labels or (flt.uids and sql_list(flt.uids) is None)):
         return None
     key = (tuple(fields), bool(flt and flt.uids), bool(flt and flt.exclude_routers))
     stmt = _LISTINGS.get(key)
@@ -149,10 +151,20 @@ def validate_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_key(project: str, uid: str) -> None:
-    if not project or len(project) > schema.PROJECT_LEN:
-        raise ValueError(f"project name must have 1 to {schema.PROJECT_LEN} characters")
-    if not uid or len(uid) > schema.UID_LEN:
-        raise ValueError(f"endpoint uid must have 1 to {schema.UID_LEN} characters")
+    # The entry points check first (and name the request field); this keeps any other caller honest.
+    check("project", project)
+    check("endpoint_id", uid)
+
+
+def _starts_with(column: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
+    """Case-sensitive prefix match, the same on every backend: LIKE is case-insensitive on SQLite (and
+    would need escaping), a comparison of the leading characters is exact everywhere (binary, NO PAD)."""
+    return func.substr(column, 1, len(prefix)) == prefix
+
+
+def _uid_kept(flt: EndpointFilter | None) -> frozenset[str] | None:
+    """The uid set to filter rows by when the filter's list was too long for SQL (see ``inlist``)."""
+    return None if flt is None or not flt.uids else post_filter(flt.uids)
 
 
 def _record(row: Row[Any]) -> EndpointRecord:
@@ -204,14 +216,14 @@ class SqlEndpointStore:
         if flt is None:
             return where
         if flt.model:
-            where.append(or_(_T.c.model == flt.model, _T.c.model.startswith(flt.model + ":", autoescape=True)))
+            where.append(or_(_T.c.model == flt.model, _starts_with(_T.c.model, flt.model + ":")))
         if flt.function:
             options: list[ColumnElement[bool]] = []
             for value in {flt.function, f"{project}/{flt.function}"}:
-                options += [_T.c.function_uri == value, _T.c.function_uri.startswith(value + ":", autoescape=True)]
+                options += [_T.c.function_uri == value, _starts_with(_T.c.function_uri, value + ":")]
             where.append(or_(*options))
-        if flt.uids:
-            where.append(_T.c.uid.in_(flt.uids))
+        if flt.uids and (uids := sql_list(flt.uids)) is not None:
+            where.append(_T.c.uid.in_(uids))
         if flt.exclude_routers:
             where.append(_T.c.endpoint_type != int(EndpointType.router))
         return where
@@ -228,6 +240,8 @@ class SqlEndpointStore:
         with self.db.read() as conn:
             rows = conn.execute(stmt).all()
         records = [_record(row) for row in rows]
+        if (keep := _uid_kept(flt)) is not None:
+            records = [r for r in records if r.uid in keep]
         if flt is not None and flt.labels:
             records = [r for r in records if self._labels_match(r.labels, flt.labels)]
         return records
@@ -248,7 +262,10 @@ class SqlEndpointStore:
         if wanted:
             rows = [row for row in rows if self._labels_match(row[-1], wanted)]
         width = len(_SUMMARY_FIELDS)
-        return [EndpointSummary(*row[:width]) for row in rows]
+        summaries = [EndpointSummary(*row[:width]) for row in rows]
+        if (keep := _uid_kept(flt)) is not None:
+            summaries = [s for s in summaries if s.uid in keep]
+        return summaries
 
     def summary_rows(self, project: str, flt: EndpointFilter | None, fields: Sequence[str]) -> list[tuple[Any, ...]]:
         unknown = [name for name in fields if name not in _SUMMARY_SET]
@@ -259,17 +276,22 @@ class SqlEndpointStore:
             with self.db.read() as conn:
                 return driver_rows(conn.execute(prepared, {"project": project, "uids": list(flt.uids if flt else ())}))
         wanted = flt.labels if flt is not None else {}
+        keep = _uid_kept(flt)
         columns = [_T.c[name] for name in fields]
+        if keep is not None:
+            columns.append(_T.c.uid)
         if wanted:
             columns.append(_T.c.labels)
         stmt = select(*columns).where(and_(*self._conditions(project, flt))).order_by(_T.c.uid)
         with self.db.read() as conn:
             result = conn.execute(stmt)
-            if not wanted:  # numbers and strings only: the driver's tuples are the values
+            if not wanted and keep is None:  # numbers and strings only: the driver's tuples are the values
                 return driver_rows(result)
             rows = result.all()  # the labels column is JSON: SQLAlchemy parses it
         width = len(fields)
-        return [tuple(row[:width]) for row in rows if self._labels_match(row[-1], wanted)]
+        if keep is not None:
+            rows = [row for row in rows if row[width] in keep]
+        return [tuple(row[:width]) for row in rows if not wanted or self._labels_match(row[-1], wanted)]
 
     def uids(self, project: str) -> list[str]:
         with self.db.read() as conn:
@@ -289,7 +311,8 @@ class SqlEndpointStore:
             for table in (schema.points, schema.rollup_10m, schema.rollup_1h, schema.rollup_1d):
                 for start in range(0, len(ids), 500):
                     conn.execute(delete(table).where(table.c.series_id.in_(ids[start : start + 500])))
-            conn.execute(delete(schema.series).where(schema.series.c.id.in_(ids)))
+            for part in chunks(ids):
+                conn.execute(delete(schema.series).where(schema.series.c.id.in_(part)))
             results = schema.app_results
             conn.execute(delete(results).where(results.c.project == project, results.c.endpoint_uid == uid))
             conn.execute(delete(_D).where(_D.c.project == project, _D.c.uid == uid))

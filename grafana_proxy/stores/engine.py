@@ -143,9 +143,12 @@ class SqlStores(Stores):
 def open_stores(settings: Settings) -> SqlStores:
     """Create the data dir, connect, migrate to head and return the stores on one engine.
     Raises ``StoreUnavailable`` when the database cannot be reached. Call ``close()`` when done."""
+    from grafana_proxy.stores.artifacts import SqlArtifactStore
+    from grafana_proxy.stores.deadletters import SqlDeadLetterStore
     from grafana_proxy.stores.endpoints import SqlEndpointStore
     from grafana_proxy.stores.ground_truth import SqlGroundTruthStore, SqlScheduleStore
     from grafana_proxy.stores.keys import SqlKeyStore
+    from grafana_proxy.stores.monitoring import SqlMonitoringStore
     from grafana_proxy.stores.results import SqlResultStore
     from grafana_proxy.stores.series import SqlSeriesStore
 
@@ -165,6 +168,9 @@ def open_stores(settings: Settings) -> SqlStores:
         keys=SqlKeyStore(db),
         ground_truth=SqlGroundTruthStore(db),
         schedules=SqlScheduleStore(db),
+        dead_letters=SqlDeadLetterStore(db),
+        monitoring=SqlMonitoringStore(db),
+        artifacts=SqlArtifactStore(db),
         engine=engine,
     )
 

@@ -9,12 +9,13 @@ import hmac
 import re
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError
 
+from grafana_proxy.identifiers import check
 from grafana_proxy.model import AccessKey
 from grafana_proxy.stores import schema
 from grafana_proxy.stores.db import Database
@@ -60,6 +61,7 @@ class SqlKeyStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._revoke_listeners: list[Callable[[str], None]] = []
 
     def create(self, name: str, projects: Sequence[str] | None, scope: str) -> tuple[AccessKey, str]:
         if scope not in SCOPES:
@@ -68,6 +70,8 @@ class SqlKeyStore:
             raise ValueError(f"key name is longer than {schema.NAME_LEN} characters")
         if projects is not None and (isinstance(projects, str) or not all(isinstance(p, str) for p in projects)):
             raise ValueError("projects must be a list of project names (or None for all projects)")
+        for project in projects or ():
+            check("project", project)
         project_list = None if projects is None else sorted(set(projects))
         for _attempt in range(5):  # 8 hex chars: a collision is rare, but must not be an error
             key_id = secrets.token_hex(4)
@@ -109,6 +113,8 @@ class SqlKeyStore:
         existing = self.verify(secret)
         if existing is not None:
             return existing
+        for project in projects or ():
+            check("project", project)
         project_list = None if projects is None else sorted(set(projects))
         row = {
             "key_id": match.group(1),
@@ -147,4 +153,12 @@ class SqlKeyStore:
         """Revoke a live key; False when there is no such key or it was revoked already."""
         stmt = update(_K).where(_K.c.key_id == key_id, _K.c.revoked_at.is_(None))
         with self.db.write() as conn:
-            return conn.execute(stmt.values(revoked_at=time.time_ns() // 1_000_000)).rowcount > 0
+            revoked = conn.execute(stmt.values(revoked_at=time.time_ns() // 1_000_000)).rowcount > 0
+        for listener in list(self._revoke_listeners):
+            listener(key_id)
+        return revoked
+
+    def add_revoke_listener(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(key_id)`` after every revocation made through this store (this process), so a
+        verifier's cache forgets the key at once instead of at the end of its TTL."""
+        self._revoke_listeners.append(listener)

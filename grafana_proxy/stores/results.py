@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, select
 from grafana_proxy.model import AppResult, TimeRange
 from grafana_proxy.stores import schema
 from grafana_proxy.stores.db import Database
+from grafana_proxy.stores.inlist import post_filter, sql_list
 
 _R = schema.app_results
 _KEY = ("project", "endpoint_uid", "application", "name", "end_infer_time")
@@ -61,6 +62,13 @@ def _check(project: str, result: AppResult) -> dict[str, Any]:
     }
 
 
+def _kept(results: list[AppResult], uids: frozenset[str] | None, names: frozenset[str] | None) -> list[AppResult]:
+    """The results within lists too long for an IN in SQL (see ``inlist``)."""
+    if uids is None and names is None:
+        return results
+    return [r for r in results if (uids is None or r.endpoint_uid in uids) and (names is None or r.name in names)]
+
+
 def _result(row: Sequence[Any]) -> AppResult:
     (uid, app, name, kind, status, value, start, end, extra) = row
     return AppResult(
@@ -103,24 +111,27 @@ class SqlResultStore:
         stmt = select(*_COLUMNS).where(
             _R.c.project == project, _R.c.end_infer_time >= time_range.start, _R.c.end_infer_time < time_range.end
         )
-        if endpoint_uids is not None:
-            stmt = stmt.where(_R.c.endpoint_uid.in_(list(endpoint_uids)))
+        keep_uids, keep_names = post_filter(endpoint_uids), post_filter(names)
+        if (uid_list := sql_list(endpoint_uids)) is not None:
+            stmt = stmt.where(_R.c.endpoint_uid.in_(uid_list))
         if application is not None:
             stmt = stmt.where(_R.c.application == application)
-        if names is not None:
-            stmt = stmt.where(_R.c.name.in_(list(names)))
+        if (name_list := sql_list(names)) is not None:
+            stmt = stmt.where(_R.c.name.in_(name_list))
         if min_status is not None:
             stmt = stmt.where(_R.c.status >= min_status)
         stmt = stmt.order_by(_R.c.end_infer_time, _R.c.endpoint_uid, _R.c.application, _R.c.name)
         with self.db.read() as conn:
-            return [_result(row) for row in conn.execute(stmt)]
+            results = [_result(row) for row in conn.execute(stmt)]
+        return _kept(results, keep_uids, keep_names)
 
     def latest(
         self, project: str, endpoint_uids: Sequence[str] | None = None, application: str | None = None
     ) -> list[AppResult]:
         where = [_R.c.project == project]
-        if endpoint_uids is not None:
-            where.append(_R.c.endpoint_uid.in_(list(endpoint_uids)))
+        keep_uids = post_filter(endpoint_uids)
+        if (uid_list := sql_list(endpoint_uids)) is not None:
+            where.append(_R.c.endpoint_uid.in_(uid_list))
         if application is not None:
             where.append(_R.c.application == application)
         newest = (
@@ -144,7 +155,8 @@ class SqlResultStore:
             .order_by(_R.c.endpoint_uid, _R.c.application, _R.c.name)
         )
         with self.db.read() as conn:
-            return [_result(row) for row in conn.execute(stmt)]
+            results = [_result(row) for row in conn.execute(stmt)]
+        return _kept(results, keep_uids, None)
 
     def applications(self, project: str, endpoint_uid: str | None = None) -> list[str]:
         stmt = select(_R.c.application).distinct().where(_R.c.project == project)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Double,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -35,9 +36,10 @@ from sqlalchemy.dialects import mysql
 
 metadata = MetaData()
 # Case-sensitive, 4-byte UTF-8 on MySQL/MariaDB whatever the server default, like SQLite and PostgreSQL:
-# "Churn" and "churn" are different endpoints and series everywhere.
+# "Churn" and "churn" are different endpoints and series everywhere. NO PAD: MariaDB's utf8mb4_bin is a
+# PAD SPACE collation ("alpha " = "alpha"), utf8mb4_nopad_bin compares byte for byte like the others.
 MYSQL_CHARSET = "utf8mb4"
-MYSQL_COLLATE = "utf8mb4_bin"
+MYSQL_COLLATE = "utf8mb4_nopad_bin"
 
 PROJECT_LEN = 128
 UID_LEN = 64
@@ -195,7 +197,7 @@ access_keys = Table(
     mysql_collate=MYSQL_COLLATE,
 )
 
-# -- monitoring pipeline (issue 3): ground truth for model performance, controller progress ----------------
+# -- monitoring pipeline: ground truth for model performance, controller progress ----------------
 
 ground_truth = Table(
     "ground_truth",
@@ -216,6 +218,109 @@ monitoring_schedules = Table(
     Column("application", String(APP_LEN), primary_key=True),
     Column("endpoint_uid", String(UID_LEN), primary_key=True),
     Column("last_analyzed", BigInteger, nullable=False),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+# Spool records (or, later, stream messages) the ingest fold could not apply after a bounded number of
+# attempts: kept byte for byte with the error, until an operator replays or drops them.
+LongBlob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("source", String(NAME_LEN), nullable=False),
+    Column("position", String(64), nullable=False),
+    Column("payload", LongBlob, nullable=False),
+    Column("error", LongText, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("replay_requested_at", BigInteger),
+    UniqueConstraint("source", "position", name="uq_dead_letters_position"),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+# Per-project monitoring: a row overrides the global settings for that project (enabled, base period).
+monitoring_projects = Table(
+    "monitoring_projects",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("base_period_minutes", Double, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+# A project's monitoring applications: the name results are written under, what runs (a built-in name or
+# "package.module:Class"), its parameters and the endpoints it runs on (NULL = every endpoint).
+monitoring_applications = Table(
+    "monitoring_applications",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("name", String(APP_LEN), primary_key=True),
+    Column("application", String(NAME_LEN), nullable=False),
+    Column("params", JsonValue),
+    Column("endpoints", JsonValue),
+    Column("updated_at", BigInteger, nullable=False),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+# What the controller did with each application of a project: written after every pass that ran it.
+monitoring_app_status = Table(
+    "monitoring_app_status",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("name", String(APP_LEN), primary_key=True),
+    Column("last_run", BigInteger),
+    Column("last_window_end", BigInteger),
+    Column("windows", BigInteger, nullable=False, default=0),
+    Column("results", BigInteger, nullable=False, default=0),
+    Column("errors", BigInteger, nullable=False, default=0),
+    Column("last_error", LongText),
+    Column("last_error_at", BigInteger),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+# Batches submitted for analysis as one window each (batch inference); rows live in the archive.
+monitoring_batches = Table(
+    "monitoring_batches",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("batch_id", String(UID_LEN), primary_key=True),
+    Column("endpoint_uid", String(UID_LEN), nullable=False),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger, nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("submitted_at", BigInteger, nullable=False),
+    Column("analysed_at", BigInteger),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+# -- artifacts of monitoring applications (reports, documents, plots); the bytes live in the archive ------
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    # A digest of (project, endpoint, application, window end, name): analysing a window again replaces it.
+    Column("id", String(32), primary_key=True),
+    Column("project", String(PROJECT_LEN), nullable=False),
+    Column("endpoint_uid", String(UID_LEN), nullable=False),
+    Column("application", String(APP_LEN), nullable=False),
+    Column("name", String(APP_LEN), nullable=False),
+    Column("start_infer_time", BigInteger, nullable=False),
+    Column("end_infer_time", BigInteger, nullable=False),
+    Column("content_type", String(APP_LEN), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("path", String(1024), nullable=False),  # relative to the archive root
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_artifacts_endpoint_time", "project", "endpoint_uid", "end_infer_time"),
+    Index("ix_artifacts_time", "end_infer_time"),
     mysql_charset=MYSQL_CHARSET,
     mysql_collate=MYSQL_COLLATE,
 )

@@ -31,11 +31,13 @@ from sqlalchemy import (
     update,
 )
 
+from grafana_proxy.buckets import fit_step
 from grafana_proxy.model import SeriesData, SeriesKind, TimeRange
 from grafana_proxy.stores import schema
 from grafana_proxy.stores.base import Aggregation, Point
 from grafana_proxy.stores.bucket_cache import BucketCache, Entry, cached_part, closed_until, split
 from grafana_proxy.stores.db import Database
+from grafana_proxy.stores.inlist import chunks, post_filter, sql_list
 from grafana_proxy.stores.rollup import (
     Batch,
     FloatArray,
@@ -59,6 +61,10 @@ QueryStatements = tuple[Select[int, str, str, int, int | None], Select[int, int,
 _SET_TAIL = (
     update(_S).where(_S.c.id == bindparam("sid")).values(last_ts=bindparam("last"), rev=_S.c.rev + bindparam("bump"))
 )
+
+
+def _kept(value: str, keep: frozenset[str] | None) -> bool:
+    return keep is None or value in keep
 
 
 def wall_clock_ms() -> int:
@@ -106,16 +112,18 @@ class SqlSeriesStore:
                 {"project": project, "endpoint_uid": endpoint_uid, "kind": kind, "name": n, "rev": secrets.randbits(62)}
                 for n in missing
             ]
+            found: list[Any] = []
             with self.db.write() as conn:
                 conn.execute(self.db.insert_ignore(_S, ("project", "endpoint_uid", "kind", "name")), rows)
-                found = conn.execute(
-                    select(_S.c.name, _S.c.id).where(
-                        _S.c.project == project,
-                        _S.c.endpoint_uid == endpoint_uid,
-                        _S.c.kind == kind,
-                        _S.c.name.in_(missing),
-                    )
-                ).all()
+                for part in chunks(missing):
+                    found += conn.execute(
+                        select(_S.c.name, _S.c.id).where(
+                            _S.c.project == project,
+                            _S.c.endpoint_uid == endpoint_uid,
+                            _S.c.kind == kind,
+                            _S.c.name.in_(part),
+                        )
+                    ).all()
             for name, sid in found:
                 self._ids[(project, endpoint_uid, kind, name)] = sid
         return [self._ids[key] for key in keys]
@@ -124,11 +132,14 @@ class SqlSeriesStore:
         """Lock the series rows for this transaction (SQLite: BEGIN IMMEDIATE already serialises
         writers) and read their ``last_ts``. None when a cached id no longer exists (the endpoint was
         deleted meanwhile)."""
-        stmt = select(_S.c.id, _S.c.last_ts).where(_S.c.id.in_(sorted(set(ids)))).order_by(_S.c.id)
-        if self.db.dialect != "sqlite":
-            stmt = stmt.with_for_update()
-        found: dict[int, int | None] = dict(conn.execute(stmt).tuples().all())
-        return found if len(found) == len(set(ids)) else None
+        wanted = sorted(set(ids))
+        found: dict[int, int | None] = {}
+        for part in chunks(wanted):  # ascending id order across the parts too: no lock-order deadlock
+            stmt = select(_S.c.id, _S.c.last_ts).where(_S.c.id.in_(part)).order_by(_S.c.id)
+            if self.db.dialect != "sqlite":
+                stmt = stmt.with_for_update()
+            found.update((sid, last) for sid, last in conn.execute(stmt))
+        return found if len(found) == len(wanted) else None
 
     # -- writing --------------------------------------------------------------------------------------
 
@@ -216,13 +227,15 @@ class SqlSeriesStore:
         ``last_ts`` (and ``rev`` when a point lands at or before it)."""
         if len(batch) == 0:
             return 0
-        existing = conn.execute(
-            select(_P.c.series_id, _P.c.ts).where(
-                _P.c.series_id.in_(np.unique(batch.series_ids).tolist()),
-                _P.c.ts >= int(batch.times.min()),
-                _P.c.ts <= int(batch.times.max()),
-            )
-        ).all()
+        existing: list[Any] = []
+        for part in chunks(np.unique(batch.series_ids).tolist()):
+            existing += conn.execute(
+                select(_P.c.series_id, _P.c.ts).where(
+                    _P.c.series_id.in_(part),
+                    _P.c.ts >= int(batch.times.min()),
+                    _P.c.ts <= int(batch.times.max()),
+                )
+            ).all()
         if existing:
             old_sids, old_ts = (np.asarray(col, dtype=np.int64) for col in zip(*existing, strict=True))
             batch = drop_existing(batch, old_sids, old_ts)
@@ -300,10 +313,15 @@ class SqlSeriesStore:
         time_range: TimeRange,
         step_ms: int,
         agg: Aggregation = "avg",
+        max_points: int | None = None,
     ) -> list[SeriesData]:
         if agg not in AGGREGATIONS:
             raise ValueError(f"aggregation {agg!r} is not one of {', '.join(AGGREGATIONS)}")
         tier, table, size, step = self.choose_tier(time_range, step_ms)
+        if max_points is not None:
+            step = fit_step(time_range, step, size, max_points)
+        keep_uids, keep_names = post_filter(endpoint_uids), post_filter(names)
+        endpoint_uids, names = sql_list(endpoint_uids), sql_list(names)
         series_sel, stmt = self._query_statements(table, tier == "raw", size, step, agg, endpoint_uids, names)
         # Whole step buckets: the first bucket starts at the range start rounded down to the step.
         low, high = time_range.start - time_range.start % step, time_range.end
@@ -316,6 +334,8 @@ class SqlSeriesStore:
         with self.db.read() as conn:
             # The lookup comes first: a bucket read after it sees at least the writes its rev reflects.
             found = conn.execute(series_sel, params).all()
+            if keep_uids is not None or keep_names is not None:  # lists too long for one IN: filtered here
+                found = [row for row in found if _kept(row[1], keep_uids) and _kept(row[2], keep_names)]
             if not found:
                 return []
             entries = {sid: self.cache.get((sid, table.name, step, agg), rev, low) for sid, _u, _n, rev, _l in found}
@@ -363,7 +383,8 @@ class SqlSeriesStore:
         """From the 1d tier: its newest bucket per series carries the series' last point (``last``/
         ``last_ts`` merge by the larger timestamp), so this reads one row per series."""
         day = schema.rollup_1d
-        series_sel = self._series_filter(project, endpoint_uids, str(kind), names)
+        keep_uids, keep_names = post_filter(endpoint_uids), post_filter(names)
+        series_sel = self._series_filter(project, sql_list(endpoint_uids), str(kind), sql_list(names))
         newest = (
             select(day.c.series_id, func.max(day.c.bucket).label("mb"))
             .where(day.c.series_id.in_(series_sel.with_only_columns(_S.c.id).scalar_subquery()))
@@ -376,7 +397,11 @@ class SqlSeriesStore:
         with self.db.read() as conn:
             labels = {sid: (uid, name) for sid, uid, name in conn.execute(series_sel)}
             rows = conn.execute(stmt).all() if labels else []
-        return {labels[sid]: (int(ts), float(value)) for sid, ts, value in rows}
+        return {
+            labels[sid]: (int(ts), float(value))
+            for sid, ts, value in rows
+            if _kept(labels[sid][0], keep_uids) and _kept(labels[sid][1], keep_names)
+        }
 
     def names(self, project: str, endpoint_uid: str | None, kind: SeriesKind) -> list[str]:
         stmt = select(_S.c.name).distinct().where(_S.c.project == project, _S.c.kind == str(kind))

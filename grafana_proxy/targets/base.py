@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from grafana_proxy.identifiers import problem
 from grafana_proxy.model import TimeRange
 from grafana_proxy.stores.base import Stores
 
@@ -50,6 +51,14 @@ class Annotation:
 
 
 Frame = Table | Series
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A variable option: what the drop-down shows (``text``) and what the dashboard uses (``value``)."""
+
+    text: str
+    value: str
 
 
 class TargetError(Exception):
@@ -98,6 +107,9 @@ class QueryContext:
     def project(self) -> str:
         """The ``project`` parameter, checked against the caller's access."""
         project = self.require("project")
+        reason = problem("project", project)
+        if reason is not None:
+            raise TargetError(f"parameter 'project': {reason}")
         if not self.access.allows(project):
             raise TargetError(f"this access key may not read project {project!r}", status=403)
         return project
@@ -106,6 +118,7 @@ class QueryContext:
 QueryFn = Callable[[QueryContext], list[Frame]]
 SearchFn = Callable[[QueryContext], list[str]]
 AnnotationFn = Callable[[QueryContext], list[Annotation]]
+ChoicesFn = Callable[[QueryContext], list[Choice]]
 
 
 @dataclass(frozen=True)
@@ -119,3 +132,5 @@ class Target:
     query: QueryFn | None = None
     search: SearchFn | None = None
     annotations: AnnotationFn | None = None
+    # A search whose values read badly (uids) may also name each value for variable drop-downs.
+    choices: ChoicesFn | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from grafana_proxy import __version__
 from grafana_proxy.deps import runtime_of
 from grafana_proxy.model import SeriesKind, TimeRange
 from grafana_proxy.stores.base import Stores
@@ -194,5 +195,5 @@ def test_unknown_route_and_method_are_json(client: TestClient, keys: Keys) -> No
 
 
 def test_health_and_readiness(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "version": __version__}
     assert client.get("/readyz").json() == {"status": "ready"}

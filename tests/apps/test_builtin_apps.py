@@ -62,6 +62,18 @@ def test_drift_app_outputs_mlrun_names_and_record_fields() -> None:
     assert update.fields["drift_measures"]["tvd_mean"] == pytest.approx(0.1)
 
 
+def test_drift_app_counts_infinities_apart_and_never_calls_an_all_infinite_window_drift() -> None:
+    some = SKEWED.assign(x=[np.inf] * 10 + [1.0] * 50 + [9.0] * 40)
+    named = by_name(HistogramDataDrift().do_tracking(context(some)))
+    assert named["infinite_share_mean"].value == pytest.approx(0.1)
+    assert named["general_drift"].status == ResultStatus.no_detection
+    infinite = SKEWED.assign(x=[np.inf, -np.inf] * 50)
+    result = by_name(HistogramDataDrift().do_tracking(context(infinite, params={"drift_tests": ["ks"]})))
+    assert result["general_drift"].status == ResultStatus.irrelevant
+    assert result["general_drift"].extra_data["not_comparable"] == {"x": "the window has no finite value"}
+    assert "ks_drift" not in result
+
+
 def test_drift_thresholds_from_project_params_and_endpoint_labels() -> None:
     project = HistogramDataDrift().do_tracking(context(SKEWED, params={"drift_potential": 0.05, "drift_detected": 0.5}))
     assert by_name(project)["general_drift"].status == ResultStatus.potential_detection

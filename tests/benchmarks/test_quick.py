@@ -1,5 +1,5 @@
-"""Smoke test of the benchmark (issue 5 §1): the quick profile runs end to end and produces every row.
-Times are not asserted (team rule: speed claims live in benchmarks/, never in timed unit tests)."""
+"""Smoke test of the benchmark: the quick profile runs end to end and produces every row.
+Times are not asserted (speed claims live in benchmarks/RESULTS.md, never in timed unit tests)."""
 
 from __future__ import annotations
 

@@ -18,11 +18,14 @@ import httpx
 import orjson
 
 from grafana_proxy.archive import read_window
-from grafana_proxy.demo.live import LIVE_PROJECT
-from grafana_proxy.ingest.config import IngestConfig
+from grafana_proxy.cli.demo import ready_block
+from grafana_proxy.demo.live import LIVE_PROJECT, LivePlan
+from grafana_proxy.demo.setup import DemoInfo
+from grafana_proxy.seeding.seeder import SeedReport
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.engine import close_stores, open_stores
 from tests.servers import free_port
+from tests.test_readme import readme_list_projects_answer
 
 KEY_HEADER = "X-V3io-Session-Key"
 
@@ -65,6 +68,13 @@ def _rows(http: httpx.Client, url: str, target: str) -> list[dict[str, Any]]:
     return frames
 
 
+def _ready_block(lines: Lines) -> str:
+    """The block printed once everything answers: from "Ready." to "Ctrl-C stops everything"."""
+    lines.wait_for(r"^Ctrl-C stops everything", 60)
+    text = "".join(lines.lines)
+    return text[text.index("Ready.") :].split("\n\n")[0].strip()
+
+
 def test_demo_runs_the_live_pipeline_and_stops_on_sigterm(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     port, gateway_port, model_port = free_port(), free_port(), free_port()
@@ -93,6 +103,14 @@ def test_demo_runs_the_live_pipeline_and_stops_on_sigterm(tmp_path: Path) -> Non
         curl = out.wait_for(r"^curl .*", 10).group(0).strip()
         assert url == f"http://127.0.0.1:{port}/api/grafana-proxy/model-endpoints"
         out.wait_for(f"gateway http://127.0.0.1:{gateway_port} -> model http://127.0.0.1:{model_port}", 1)
+        # The block is exactly what the README's sample is made from, for this run's options.
+        plan = LivePlan(
+            port=port, gateway_port=gateway_port, model_port=model_port, rate=20, duration=120, drift_after=5
+        )
+        history = ["fraud-demo", "retail-demo"]
+        seeded = [SeedReport(p, 0, 0, 0, 0, int(0.05 * 86_400_000), 0.0) for p in history]
+        info = DemoInfo(url, key, "", history, seeded, LIVE_PROJECT)
+        assert _ready_block(out) == ready_block(info, plan, 1.0, history)
 
         with httpx.Client(headers={KEY_HEADER: key}, timeout=10) as http:
             assert http.get(url).status_code == 200
@@ -116,7 +134,7 @@ def test_demo_runs_the_live_pipeline_and_stops_on_sigterm(tmp_path: Path) -> Non
             )
             assert {f["target"] for f in features} == {"sepal_length", "sepal_width", "petal_length", "petal_width"}
             projects = http.post(f"{url}/search", json={"target": "target_endpoint=list_projects"}).json()
-            assert set(projects) == {"fraud-demo", "retail-demo", LIVE_PROJECT}
+            assert projects == readme_list_projects_answer() == ["fraud-demo", LIVE_PROJECT, "retail-demo"]
         # The printed curl line works as pasted and lists the live endpoint.
         answer = subprocess.run(["bash", "-c", curl], capture_output=True, check=True, timeout=30)
         assert row["endpoint_id"] in orjson.loads(answer.stdout)[0]["rows"][0]
@@ -128,10 +146,15 @@ def test_demo_runs_the_live_pipeline_and_stops_on_sigterm(tmp_path: Path) -> Non
             proc.kill()
             proc.wait()
     log = errors.text()
+    out.text()
+    proc.stdout.close()
+    proc.stderr.close()
     assert proc.returncode == 0, log
+    assert "seeding" in log and "starting the demo model" in log  # it says what it does before it is ready
     assert "stopping" in log and "Traceback" not in log
     assert key not in log  # the key is printed once, on stdout, and never logged
     assert time.monotonic() - began < 90
+    _second_run_prints_the_same_block(command, env, key)
 
     # After the stop every recorded call is in the stores and the archive (the gateway's spool was folded).
     settings = Settings(data_dir=data_dir)
@@ -139,7 +162,31 @@ def test_demo_runs_the_live_pipeline_and_stops_on_sigterm(tmp_path: Path) -> Non
     try:
         record = stores.endpoints.get(LIVE_PROJECT, row["endpoint_id"])
         assert record is not None and record.feature_stats  # registered with the model's reference
-        frame = read_window(IngestConfig.from_settings(settings).archive_url, LIVE_PROJECT, record.uid, 0, 2**42)
+        frame = read_window(settings.archive_location, LIVE_PROJECT, record.uid, 0, 2**42)
         assert len(frame) >= 20 and (frame["latency"] > 0).all()
     finally:
         close_stores(stores)
+
+
+def _second_run_prints_the_same_block(command: list[str], env: dict[str, str], first_key: str) -> None:
+    """A second run on the same data seeds nothing and still prints every line, History included."""
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        out, errors = Lines(proc.stdout), Lines(proc.stderr)
+        try:
+            block = _ready_block(out)
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        out.text()
+        log = errors.text()
+    assert proc.returncode == 0, log
+    assert "not seeding: the store already holds fraud-demo, live-demo, retail-demo" in log
+    labels = [line.split(":")[0] for line in block.splitlines()]
+    assert labels[:3] == ["Ready. Add the datasource below in Grafana, or paste the curl line.", "History", "Live"]
+    history = block.splitlines()[1]
+    assert history.endswith("in fraud-demo, retail-demo, seeded by an earlier run"), history
+    assert "Read key:" in block and first_key not in block  # a fresh key every run

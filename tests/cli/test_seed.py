@@ -57,11 +57,16 @@ def test_seed_writes_endpoints_series_and_results(db_url: str, cli_env, invoke, 
         assert apps - {("model-performance", name, int(ResultKind.model_performance)) for name in performance} == {
             ("histogram-data-drift", "general_drift", int(ResultKind.data_drift)),
             ("system-performance", "latency", int(ResultKind.system_performance)),
+            ("data-quality", "missing_share", int(ResultKind.data_drift)),
+            ("data-quality", "wrong_type_share", int(ResultKind.data_drift)),
+            ("data-quality", "out_of_range_share", int(ResultKind.data_drift)),
+            ("outliers", "outlier_share", int(ResultKind.mm_app_anomaly)),
         }
         assert performance and performance <= {"accuracy", "mae"}
         # One verdict per 10-minute window per endpoint and application; model performance waits an
-        # hour for ground truth, so its last 6 windows have none yet.
-        assert len(found) == 3 * (2 * 144 + 138)
+        # hour for ground truth, so its last 6 windows have none yet; data quality gives 3 results per
+        # window and outliers 1.
+        assert len(found) == 3 * (2 * 144 + 138 + 4 * 144)
 
 
 def test_seed_rejects_bad_options(invoke) -> None:

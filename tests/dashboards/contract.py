@@ -12,17 +12,40 @@ QUERY_TARGETS: dict[str, tuple[str, ...]] = {
     "metrics": ("project", "endpoint_id", "metric", "agg", "filter_router"),
     "app_results": ("project", "endpoint_id", "application", "name", "field", "format"),
     "project_summary": ("project",),
+    "data_quality": ("project", "endpoint_id"),
+    "list_artifacts": ("project", "endpoint_id", "application", "name"),
 }
 SEARCH_TARGETS: dict[str, tuple[str, ...]] = {
     "list_projects": (),
     "list_endpoints": ("project",),
-    "list_metrics": ("project", "endpoint_id"),
+    "list_metrics": ("project", "endpoint_id", "kind", "application"),
     "list_applications": ("project", "endpoint_id"),
 }
 ANNOTATION_TARGETS: dict[str, tuple[str, ...]] = {"detections": ("project", "endpoint_id", "application")}
 COMMON = ("target_endpoint", "from", "to")
 # Columns of the contract's tables (a panel may only read these).
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "data_quality": (
+        "feature_name",
+        "missing_share",
+        "wrong_type_share",
+        "out_of_range_share",
+        "unseen_category_share",
+        "outlier_share",
+        "time",
+    ),
+    "list_artifacts": (
+        "time",
+        "endpoint_id",
+        "application",
+        "name",
+        "content_type",
+        "size",
+        "artifact_id",
+        "link",
+        "url",
+        "start_infer_time",
+    ),
     "list_endpoints": (
         "endpoint_id",
         "endpoint_name",

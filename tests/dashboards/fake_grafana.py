@@ -34,6 +34,8 @@ class GrafanaState:
     datasources: dict[str, Json] = field(default_factory=dict)
     folders: dict[str, Json] = field(default_factory=dict)
     dashboards: dict[str, Json] = field(default_factory=dict)
+    # Saved versions per dashboard uid, oldest first: {version, message, createdBy, created}.
+    versions: dict[str, list[Json]] = field(default_factory=dict)
     rules: dict[str, Json] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
 
@@ -46,6 +48,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet test output
         pass
+
+    def _user(self) -> str:
+        return "admin" if self.headers.get("Authorization", "").startswith("Basic ") else "service-account"
 
     def _authorised(self) -> bool:
         header = self.headers.get("Authorization", "")
@@ -125,6 +130,14 @@ class _Handler(BaseHTTPRequestHandler):
                 "dashboard": dash,
                 "meta": {"folderUid": body.get("folderUid", ""), "slug": uid, "provisioned": False},
             }
+            s.versions.setdefault(uid, []).append(
+                {
+                    "version": dash["version"],
+                    "message": body.get("message", ""),
+                    "createdBy": self._user(),
+                    "created": "2026-12-02T08:00:00Z",
+                }
+            )
             return 200, {
                 "id": dash["id"],
                 "uid": uid,
@@ -132,6 +145,11 @@ class _Handler(BaseHTTPRequestHandler):
                 "version": dash["version"],
                 "url": f"/d/{uid}/x",
             }
+        if m := re.fullmatch(r"/api/dashboards/uid/([^/]+)/versions", path):
+            if m[1] not in s.dashboards:
+                return 404, {"message": "Dashboard not found"}
+            # Grafana 11+: newest first, wrapped with a continuation token.
+            return 200, {"continueToken": "", "versions": list(reversed(s.versions.get(m[1], [])))}
         if m := re.fullmatch(r"/api/dashboards/uid/([^/]+)", path):
             if m[1] not in s.dashboards:
                 return 404, {"message": "Dashboard not found"}

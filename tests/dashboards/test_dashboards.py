@@ -16,7 +16,7 @@ from grafana_proxy.targets.registry import load_registry
 from tests.dashboards import contract
 from tests.dashboards.walk import ROOT, dashboard_files, load, panel_targets, resolve_macros, target_string
 
-ALLOWED_PANELS = {"timeseries", "table", "stat", "heatmap", "bargauge", "state-timeline", "piechart"}
+ALLOWED_PANELS = {"timeseries", "table", "stat", "heatmap", "bargauge", "state-timeline", "piechart", "row"}
 FILES = dashboard_files()
 
 

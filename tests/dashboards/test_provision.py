@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -56,7 +57,7 @@ def test_first_run_creates_everything_with_documented_shapes() -> None:
         assert "${DS_" not in str(body["dashboard"])
 
     rule_bodies = [r.body for r in state.writes() if r.path == "/api/v1/provisioning/alert-rules"]
-    assert {b["uid"] for b in rule_bodies} == {"gp-drift-demo", "gp-latency-demo", "gp-errors-demo"}
+    assert {b["uid"] for b in rule_bodies} == {"gp-drift-all", "gp-latency-all", "gp-errors-all"}
     for body in rule_bodies:
         assert body["folderUID"] == "model-monitoring" and body["ruleGroup"] == "model-monitoring"
         assert {d["datasourceUid"] for d in body["data"]} <= {"grafana-proxy-infinity", "__expr__"}
@@ -84,6 +85,26 @@ def test_changed_key_and_edited_dashboard_are_rewritten() -> None:
         put = [r.body for r in state.writes() if r.method == "PUT" and "/datasources/" in r.path][-1]
         assert put["secureJsonData"] == {"httpHeaderValue1": KEY + "-rotated"}
         assert put["jsonData"]["grafanaProxyKeyFingerprint"] == key_fingerprint(KEY + "-rotated")
+
+
+def test_dashboard_saved_in_grafana_is_kept_unless_forced() -> None:
+    with fake_grafana() as (url, state):
+        provision(opts(url))
+        # A save from the UI: a new version whose message is not the command's.
+        edited = {**state.dashboards[n.DETAILS.uid]["dashboard"], "title": "my own details"}
+        edited.pop("id")
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {state.token}"}) as http:
+            saved = http.post("/api/dashboards/db", json={"dashboard": edited, "folderUid": "model-monitoring"})
+        assert saved.status_code == 200
+        before = len(state.writes())
+        with pytest.raises(ProvisionError, match=f"{n.DETAILS.uid} \\(version 2 saved by service-account.*--force"):
+            provision(opts(url))
+        assert len(state.writes()) == before
+        assert state.dashboards[n.DETAILS.uid]["dashboard"]["title"] == "my own details"
+        report = provision(opts(url, force=True))
+        assert f"updated   dashboard {n.DETAILS.uid}" in report.lines
+        assert state.dashboards[n.DETAILS.uid]["dashboard"]["title"] == n.DETAILS.title
+        assert not provision(opts(url)).changed  # the forced save is the command's own again
 
 
 def test_no_key_keeps_the_stored_one() -> None:
@@ -123,8 +144,12 @@ def test_refused_credentials_name_the_fix() -> None:
 
 def test_missing_plugin_names_the_fix() -> None:
     with fake_grafana(GrafanaState(plugins=set())) as (url, state):
-        with pytest.raises(ProvisionError, match="not installed.*GF_PLUGINS_PREINSTALL"):
+        pinned = f"GF_PLUGINS_PREINSTALL_SYNC=yesoreyeram-infinity-datasource@{n.INFINITY_VERSION}"
+        with pytest.raises(ProvisionError, match=f"not installed.*{pinned}"):
             provision(opts(url))
+        # Grafana 13 has no grafana-cli binary: the hint names `grafana cli`.
+        with pytest.raises(ProvisionError, match="`grafana cli plugins install grafana-simple-json-datasource`"):
+            provision(opts(url, flavour="simplejson"))
     assert not state.writes()
 
 

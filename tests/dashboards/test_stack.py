@@ -31,25 +31,27 @@ def compose() -> dict[str, Any]:
     return data
 
 
-def test_datasources_file() -> None:
-    doc = read_yaml("provisioning/datasources/grafana-proxy.yaml")
+@pytest.mark.parametrize("flavour", n.FLAVOURS)
+def test_one_datasources_file_per_flavour(flavour: n.FlavourName) -> None:
+    # One file per flavour: a Grafana only gets the datasource whose plugin it can load.
+    doc = read_yaml(f"provisioning/datasources/{flavour}/grafana-proxy.yaml")
     assert doc["apiVersion"] == 1
-    by_uid = {d["uid"]: d for d in doc["datasources"]}
-    assert set(by_uid) == {ds.uid for ds in n.DATASOURCES.values()}
-    for ds in n.DATASOURCES.values():
-        entry = by_uid[ds.uid]
-        assert entry["type"] == ds.plugin_id and entry["access"] == "proxy"
-        assert entry["url"] == "${GRAFANA_PROXY_URL}" + n.ROUTE_PREFIX
-        assert entry["jsonData"]["httpHeaderName1"] == "X-V3io-Session-Key"
-        assert entry["secureJsonData"] == {"httpHeaderValue1": "${GRAFANA_PROXY_KEY}"}
-    assert sum(bool(d.get("isDefault")) for d in doc["datasources"]) == 1
+    ds = n.DATASOURCES[flavour]
+    (entry,) = doc["datasources"]
+    assert entry["uid"] == ds.uid and entry["type"] == ds.plugin_id and entry["access"] == "proxy"
+    assert entry["url"] == "${GRAFANA_PROXY_URL}" + n.ROUTE_PREFIX
+    assert entry["jsonData"]["httpHeaderName1"] == "X-V3io-Session-Key"
+    assert entry["secureJsonData"] == {"httpHeaderValue1": "${GRAFANA_PROXY_KEY}"}
+    assert entry["isDefault"] is True
 
 
 def test_dashboard_provider_file() -> None:
     doc = read_yaml("provisioning/dashboards/grafana-proxy.yaml")
     assert doc["apiVersion"] == 1
     (provider,) = doc["providers"]
-    assert provider["folder"] == "Model monitoring" and provider["type"] == "file"
+    assert provider["folder"] == n.FOLDER_TITLE and provider["type"] == "file"
+    # The folder `provision` writes to: without its uid Grafana would create a second folder.
+    assert provider["folderUid"] == n.FOLDER_UID
     assert provider["options"]["path"] == "/var/lib/grafana/dashboards/grafana-proxy"
 
 
@@ -159,9 +161,15 @@ def test_ports_and_uids_agree(compose: dict[str, Any]) -> None:
         assert dash["panels"][0]["datasource"]["uid"] == uid
         assert env["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"].startswith(path + "/")
         assert "3000" in svc["ports"][0].split(":")[-1]
-    assert "GF_PLUGINS_PREINSTALL" in _environment(services["grafana"])
-    assert services["grafana"]["image"].startswith("grafana/grafana:12")
-    assert services["grafana-legacy"]["image"].startswith("grafana/grafana:10.4")
+        assert mounts[f"./provisioning/datasources/{flavour}"] == "/etc/grafana/provisioning/datasources"
+    # Infinity installed (pinned) before provisioning runs, not in the background after it.
+    grafana = _environment(services["grafana"])
+    assert grafana["GF_PLUGINS_PREINSTALL_SYNC"] == f"yesoreyeram-infinity-datasource@{n.INFINITY_VERSION}"
+    assert "GF_PLUGINS_PREINSTALL" not in grafana
+    assert services["grafana"]["image"] == f"grafana/grafana:{n.GRAFANA_VERSION}"
+    legacy = _environment(services["grafana-legacy"])
+    assert legacy["GF_INSTALL_PLUGINS"] == f"grafana-simple-json-datasource {n.SIMPLEJSON_VERSION}"
+    assert services["grafana-legacy"]["image"] == f"grafana/grafana:{n.LEGACY_GRAFANA_VERSION}"
     assert services["grafana-legacy"]["profiles"] == ["legacy"]
     assert "./provisioning/alerting" in " ".join(services["grafana"]["volumes"])
     # the demo model and the gateway meet where the commands say
@@ -180,3 +188,32 @@ def test_dockerfile_installs_like_the_readme() -> None:
     for copied in re.findall(r"^COPY (.+) \S+$", dockerfile, re.MULTILINE):
         for item in copied.split():
             assert (ROOT / item).exists(), item
+
+
+def _matrix(rel: str) -> list[str]:
+    """The rows of the version matrix (the table whose header starts ``| Grafana | flavour |``)."""
+    lines = (ROOT / rel).read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| Grafana | flavour |"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    return rows
+
+
+def test_one_version_matrix_agreeing_with_the_pinned_stack(compose: dict[str, Any]) -> None:
+    docs, readme = _matrix("docs/grafana.md"), _matrix("README.md")
+    assert docs == readme
+    assert [row.split("|")[1].split()[0] for row in docs] == ["10.4", "11.6", "12.x", "13.x"]
+    text = "\n".join(docs)
+    for version in (n.LEGACY_GRAFANA_VERSION, n.GRAFANA_VERSION, n.INFINITY_VERSION, n.SIMPLEJSON_VERSION):
+        assert version in text
+    for rel in ("README.md", "docs/grafana.md"):
+        body = (ROOT / rel).read_text(encoding="utf-8")
+        assert not re.search(r"grafana-cli(?!ent)", body), f"{rel}: Grafana 13 removed grafana-cli; write `grafana cli`"
+        assert "schema v2" in body and "grafana-proxy dashboards build" in body
+    # The quickstart's drift time is the compose traffic's.
+    traffic = compose["services"]["traffic"]["command"]
+    seconds = int(traffic[traffic.index("--drift-after") + 1])
+    assert f"drift starts after {seconds // 60} minutes" in (ROOT / "docs/grafana.md").read_text(encoding="utf-8")

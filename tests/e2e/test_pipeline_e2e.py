@@ -1,4 +1,4 @@
-"""Issue 3 §7, end to end on SQLite and PostgreSQL: a real model service (``demo_model``) behind the real
+"""The monitoring pipeline end to end on SQLite and PostgreSQL: a real model service (``demo_model``) behind the real
 gateway, traffic through it with a drift part-way, reference statistics PUT over HTTP, the controller run
 once (``grafana-proxy controller --once``), then the datasource over HTTP shows the drift.
 

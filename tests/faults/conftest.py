@@ -1,4 +1,4 @@
-"""Fixtures for the fault suite (issue 5 §2): a private PostgreSQL cluster that a test may stop and start
+"""Fixtures for the fault suite: a private PostgreSQL cluster that a test may stop and start
 (never the shared server on 5432), a real ``grafana-proxy serve`` process, and small filesystems for
 "disk full" and "read-only". Everything is cleaned up even when the test fails."""
 

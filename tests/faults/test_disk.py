@@ -139,7 +139,11 @@ def test_spool_appends_failing_on_a_full_disk_leave_no_torn_record(small_tmpfs: 
     assert [seq for seq, _ in records] == kept == [1, 2, 3, 4, 5]
     assert [payload[:1] for _, payload in records] == [b"a", b"a", b"a", b"c", b"c"]
     spool.close()
-    assert Spool(small_tmpfs / "wal").next_seq == 6  # reopening finds the same records, nothing cut
+    reopened = Spool(small_tmpfs / "wal")
+    try:
+        assert reopened.next_seq == 6  # reopening finds the same records, nothing cut
+    finally:
+        reopened.close()
 
 
 def test_archive_volume_full_for_a_while_delays_the_fold_but_loses_nothing(

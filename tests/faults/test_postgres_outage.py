@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 
 from grafana_proxy.archive import read_window
-from grafana_proxy.ingest.config import IngestConfig
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.engine import close_stores, open_stores
 from tests.faults.conftest import PrivatePostgres, ServeProcess, serve_env, start_serve
@@ -52,7 +51,7 @@ def _error_counts(url: str, data_dir: Path) -> dict[str, int]:
 
 
 def _archived(data_dir: Path) -> Counter[str]:
-    archive = IngestConfig.from_settings(Settings(data_dir=data_dir)).archive_url
+    archive = Settings(data_dir=data_dir).archive_location
     counts: Counter[str] = Counter()
     for uid in (*ENDPOINTS, LATE):
         frame = read_window(archive, PROJECT, uid, 0, 2**42)

@@ -87,7 +87,9 @@ def _reader(url: str, headers: dict[str, str], stop: threading.Event, failures: 
                 if len(points) < seen_points:
                     failures.add(f"custom_score points went back from {seen_points} to {len(points)}")
                 seen_points = max(seen_points, len(points))
-            uids = _check(client.post(PREFIX + "/search", json=search), failures, "search")
+            found = _check(client.post(PREFIX + "/search", json=search), failures, "search")
+            # Endpoints come as {text: name, value: uid} (plain uids when an endpoint has no name).
+            uids = None if found is None else [u["value"] if isinstance(u, dict) else u for u in found]
             if uids is not None and sorted(uids) != ENDPOINTS:
                 failures.add(f"search gave {uids}")
             rounds.append(1)

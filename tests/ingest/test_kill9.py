@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from grafana_proxy.archive import read_window
-from grafana_proxy.ingest.config import IngestConfig
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.engine import close_stores, open_stores
 from tests.servers import free_port
@@ -73,7 +72,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 def _stored(data_dir: Path) -> tuple[Counter[str], int]:
     settings = Settings(data_dir=data_dir)
-    frame = read_window(IngestConfig.from_settings(settings).archive_url, "p", "ep", 0, NOW + 60_000)
+    frame = read_window(settings.archive_location, "p", "ep", 0, NOW + 60_000)
     stores = open_stores(settings)
     try:
         record = stores.endpoints.get("p", "ep")

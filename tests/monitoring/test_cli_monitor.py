@@ -42,6 +42,7 @@ def test_reference_set_then_controller_once(cli: typer.Typer, tmp_path: Path) ->
             str(tmp_path / "train.csv"),
             "--exclude",
             "label",
+            "--create",  # the endpoint is new: without it, `reference set` refuses (a typo must not create one)
         ],
     )
     assert done.exit_code == 0, done.output

@@ -105,7 +105,11 @@ def test_absent_features_are_reported_not_fatal() -> None:
     window = pd.DataFrame({"a": TRAIN["a"], "new_feature": 1.0})
     report = analyze(window, reference)
     assert report.unreferenced == ["new_feature"]
-    assert report.not_comparable == ["text"]
+    assert report.not_comparable == {
+        "text": "the reference has neither a histogram nor category counts",
+        "b": "the window has no finite value",
+        "c": "the window has no value",
+    }
     assert report.features["b"]["missing_share"] == 1.0 and report.features["b"]["tvd"] is None
     assert report.aggregates["tvd_mean"] == pytest.approx(report.features["a"]["tvd"])
 

@@ -65,13 +65,14 @@ def test_nan_is_missing_and_all_nan_column_does_not_crash() -> None:
 
 def test_window_stats_use_padded_reference_edges() -> None:
     reference = {"x": {"count": 4, "hist": [[1, 1, 2], [0.0, 1.0, 2.0, 3.0]]}}
-    window = pd.DataFrame({"x": [-5.0, 0.0, 0.5, 1.0, 3.0, 3.0, 3.5, np.inf, np.nan]})
+    window = pd.DataFrame({"x": [-5.0, 0.0, 0.5, 1.0, 3.0, 3.0, 3.5, np.inf, np.nan, -np.inf]})
     stats = window_stats(window, reference)["x"]
     # -inf..0 | [0,1) | [1,2) | [2,3] | (3, inf): the reference maximum stays in the last inner bin.
-    assert stats["hist"][0] == [1, 2, 1, 2, 2]
+    assert stats["hist"][0] == [1, 2, 1, 2, 1]
     assert stats["hist"][1] == [-sys.float_info.max, 0.0, 1.0, 2.0, 3.0, sys.float_info.max]
-    assert stats["count"] == 8 and stats["missing"] == 1
-    assert stats["max"] is None  # +inf is not JSON
+    # ±inf are counted apart like NaN, not binned: they are data quality, not an outer-bin value.
+    assert stats["count"] == 7 and stats["missing"] == 1 and stats["infinite"] == 2
+    assert stats["max"] == 3.5 and stats["min"] == -5.0
 
 
 def test_window_stats_mark_absent_feature_as_all_missing_and_skip_unknown_columns() -> None:

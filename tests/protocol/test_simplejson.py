@@ -271,3 +271,14 @@ def test_invalid_adhoc_regex_is_400(client: TestClient, keys: Keys) -> None:
     )
     response = client.post(PREFIX + "/query", json=bad, headers=keys.header(keys.alpha_read))
     assert response.status_code == 400 and "regex" in response.json()["message"]
+
+
+def test_search_of_endpoints_names_each_uid_and_plain_lists_stay_strings(client: TestClient, keys: Keys) -> None:
+    # The plugin shows {"text", "value"} objects as text and uses the value: names in the drop-down,
+    # uids in the queries. Searches without names keep answering plain strings.
+    header = keys.header(keys.alpha_read)
+    body = {"target": "target_endpoint=list_endpoints;project=alpha"}
+    answer = client.post(PREFIX + "/search", json=body, headers=header).json()
+    assert answer == [{"text": "churn", "value": "ep1"}, {"text": "router", "value": "router1"}]
+    projects = client.post(PREFIX + "/search", json={"target": "target_endpoint=list_projects"}, headers=header)
+    assert projects.json() == ["alpha"]

@@ -74,7 +74,8 @@ def test_variable_answers_text_value_pairs(client: TestClient, keys: Keys) -> No
         "range": {"from": iso(T0 - 24 * HOUR), "to": iso(T0), "raw": {}},
     }
     answer = client.post(PREFIX + "/variable", json=body, headers=keys.header(keys.alpha_read)).json()
-    assert answer == [{"__text": "ep1", "__value": "ep1"}, {"__text": "router1", "__value": "router1"}]
+    # Endpoint options show the endpoint name; the value stays the uid the targets take.
+    assert answer == [{"__text": "churn", "__value": "ep1"}, {"__text": "router", "__value": "router1"}]
 
 
 def test_simpod_builder_query_with_payload_and_filters(client: TestClient, keys: Keys) -> None:
@@ -115,6 +116,54 @@ def test_rows_get_flat_series_with_range_in_query_parameters(client: TestClient,
     assert len(rows) == 12
     assert set(rows[0]) >= {"time", "value", "series", "endpoint_id", "metric"}
     assert rows[0]["time"] == T0 - 2 * HOUR and isinstance(rows[0]["time"], int)
+
+
+def test_rows_of_a_multi_series_target_ascend_by_time_with_labels(client: TestClient, keys: Keys) -> None:
+    # Infinity's backend converts the long answer to one field per series only when it ascends by
+    # time; series one after another would be drawn as one line and refused by alerting.
+    body = {
+        "target": "target_endpoint=metrics;project=alpha;endpoint_id=ep1;metric=latency_avg_5m,predictions_per_second",
+        "from": T0 - 2 * HOUR,
+        "to": T0,
+        "intervalMs": 600_000,
+    }
+    rows = client.post(PREFIX + "/rows", json=body, headers=keys.header(keys.alpha_read)).json()
+    times = [row["time"] for row in rows]
+    assert len(rows) == 24 and times == sorted(times)
+    assert {row["series"] for row in rows} == {"latency_avg_5m", "predictions_per_second"}
+    pairs = [(row["time"], row["series"]) for row in rows]
+    assert len(set(pairs)) == len(pairs)
+    assert all(row["project"] == "alpha" and row["endpoint_name"] == "churn" for row in rows)
+    # The same target on /query keeps SimpleJSON's shape: one element per series.
+    query = {"targets": [{"target": body["target"], "refId": "A"}], "from": body["from"], "to": body["to"]}
+    frames = client.post(PREFIX + "/query", json=query, headers=keys.header(keys.alpha_read)).json()
+    assert [frame["target"] for frame in frames] == ["latency_avg_5m", "predictions_per_second"]
+
+
+def test_rows_of_the_detections_target_are_annotation_regions(client: TestClient, keys: Keys) -> None:
+    body = {"target": "target_endpoint=detections;project=alpha", "from": T0 - 24 * HOUR, "to": T0 + HOUR}
+    rows = client.post(PREFIX + "/rows", json=body, headers=keys.header(keys.alpha_read)).json()
+    assert rows, "seed_small has detections in alpha"
+    for row in rows:
+        assert set(row) == {"time", "timeEnd", "title", "text", "tags"}
+        assert isinstance(row["time"], int) and row["timeEnd"] >= row["time"]
+        assert row["tags"].split(",")[-1] == "ep1"
+
+
+def test_rows_for_every_project_stay_within_the_keys_projects(client: TestClient, keys: Keys) -> None:
+    # project=* (the alert rules' form) runs the target per readable project and labels each row.
+    body = {"target": "target_endpoint=list_endpoints;project=*", "from": T0 - 24 * HOUR, "to": T0}
+    everything = client.post(PREFIX + "/rows", json=body, headers=keys.header(keys.all_read)).json()
+    assert {(row["project"], row["endpoint_id"]) for row in everything} == {
+        ("alpha", "ep1"),
+        ("alpha", "router1"),
+        ("beta", "ep9"),
+    }
+    alpha_only = client.post(PREFIX + "/rows", json=body, headers=keys.header(keys.alpha_read)).json()
+    assert {row["project"] for row in alpha_only} == {"alpha"}
+    series = {**body, "target": "target_endpoint=metrics;project=*;metric=latency_avg_5m", "intervalMs": 3_600_000}
+    rows = client.post(PREFIX + "/rows", json=series, headers=keys.header(keys.all_read)).json()
+    assert rows and all(row["project"] == "alpha" and row["endpoint_name"] == "churn" for row in rows)
 
 
 def test_rows_post_with_iso_range_in_body_and_table_rows(client: TestClient, keys: Keys) -> None:

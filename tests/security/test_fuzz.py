@@ -153,9 +153,9 @@ def check(response: httpx.Response, allowed: set[int] | None = None) -> None:
 
 
 @pytest.fixture
-def fuzz_client(sqlite_stores: Stores, tmp_path: Path) -> Iterator[tuple[TestClient, Secrets]]:
-    secrets = seed_hostile(sqlite_stores)
-    app = create_app(Runtime.build(Settings(data_dir=tmp_path, max_body_bytes=BODY_LIMIT), sqlite_stores))
+def fuzz_client(stores: Stores, tmp_path: Path) -> Iterator[tuple[TestClient, Secrets]]:
+    secrets = seed_hostile(stores)
+    app = create_app(Runtime.build(Settings(data_dir=tmp_path, max_body_bytes=BODY_LIMIT), stores))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client, secrets
 

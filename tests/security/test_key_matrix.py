@@ -127,7 +127,6 @@ BETA_TARGETS = [
     "target_endpoint=list_endpoints;project=Beta",
     "target_endpoint=list_endpoints;project= beta ",
     "target_endpoint=list_endpoints;project=beta%00",
-    "target_endpoint=list_endpoints;project=*",
     "target_endpoint=list_endpoints;project=%",
     "target_endpoint=list_endpoints;project=alpha' OR '1'='1",
 ]
@@ -139,6 +138,12 @@ ALPHA_TARGETS_NAMING_BETA_IDS = [
     "target_endpoint=app_results;project=alpha;endpoint_id=ep9;format=table",
     "target_endpoint=list_endpoints;project=alpha;uids=ep9",
     "target_endpoint=metrics;project=alpha;metric=beta_only_metric",
+]
+# /rows answers project=* for every project the key may read (the alert rules' form): allowed, and
+# checked like every answer here to hold nothing of beta.
+WILDCARD_TARGETS = [
+    "target_endpoint=list_endpoints;project=*",
+    "target_endpoint=metrics;project=*;metric=beta_only_metric",
 ]
 SEARCHES = [
     "target_endpoint=list_endpoints;project=beta",
@@ -165,6 +170,8 @@ def test_targets_annotations_and_variables_of_another_project(matrix: tuple[Test
         requests += [(m, p, b, q, {400, 403}) for m, p, b, q in _datasource_requests(target)]
     for target in ALPHA_TARGETS_NAMING_BETA_IDS:
         requests += [(m, p, b, q, {200, 400, 404}) for m, p, b, q in _datasource_requests(target)]
+    for target in WILDCARD_TARGETS:
+        requests += [(m, p, b, q, {200, 400, 403}) for m, p, b, q in _datasource_requests(target)]
     for target in SEARCHES:
         requests.append(("POST", "/search", {"target": target}, {}, {403}))
         requests.append(("POST", "/variable", {"payload": {"target": target}}, {}, {403}))

@@ -70,9 +70,9 @@ def schema_with_bodies(app: FastAPI) -> dict[str, Any]:
 
 
 @pytest.fixture
-def fuzzed_app(sqlite_stores: Stores, tmp_path: Path) -> Iterator[tuple[TestClient, str, dict[str, Any]]]:
-    secrets = seed_hostile(sqlite_stores)
-    app = create_app(Runtime.build(Settings(data_dir=tmp_path, max_body_bytes=200_000), sqlite_stores))
+def fuzzed_app(stores: Stores, tmp_path: Path) -> Iterator[tuple[TestClient, str, dict[str, Any]]]:
+    secrets = seed_hostile(stores)
+    app = create_app(Runtime.build(Settings(data_dir=tmp_path, max_body_bytes=200_000), stores))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client, secrets.all_write, schema_with_bodies(app)
 

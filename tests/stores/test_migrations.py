@@ -111,7 +111,7 @@ def test_existing_series_get_their_newest_point_time_when_migrated(db_url: str, 
         stores.series.write("p", "e", SeriesKind.metric, [Point("m", newest - 3_600_000, 1.0), Point("m", newest, 2.0)])
         engine = stores.series.db.engine  # type: ignore[attr-defined]
         with engine.connect() as conn, conn.begin():
-            command.downgrade(_alembic_config(conn), "0002")
+            command.downgrade(_alembic_config(conn), "0005")
         upgrade(engine)
         with engine.connect() as conn:
             assert conn.execute(text("SELECT last_ts FROM series")).scalar_one() == newest

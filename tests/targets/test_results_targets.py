@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from grafana_proxy.model import TimeRange
+from grafana_proxy.model import AppResult, ResultKind, ResultStatus, TimeRange
 from grafana_proxy.stores.base import Stores
 from grafana_proxy.targets.base import Annotation, Series, Table, TargetError
 from tests.targets.conftest import MINUTE, OTHER, PROJECT, T0, Run
@@ -104,6 +104,47 @@ def test_detections_annotations_for_status_at_least_one(seeded: Stores, run: Run
     assert [n.tags[-1] for n in only_b] == ["ep-b"]
     only_app = run(f"target_endpoint=detections;project={PROJECT};application=drift-app", "annotations")
     assert [n.tags[0] for n in only_app] == ["drift-app"]
+
+
+def test_detections_merge_consecutive_windows_into_one_region_per_episode(seeded: Stores, run: Run) -> None:
+    def result(status: ResultStatus, start: int, value: float) -> AppResult:
+        return AppResult(
+            "ep-a",
+            "drift-app",
+            "general_drift",
+            int(ResultKind.data_drift),
+            int(status),
+            value,
+            start,
+            start + 10 * MINUTE,
+        )
+
+    seeded.results.write(
+        PROJECT,
+        [
+            result(ResultStatus.detected, T0 + 20 * MINUTE, 0.9),
+            result(ResultStatus.potential_detection, T0 + 30 * MINUTE, 0.6),
+            result(ResultStatus.no_detection, T0 + 40 * MINUTE, 0.1),
+            result(ResultStatus.potential_detection, T0 + 50 * MINUTE, 0.55),
+        ],
+    )
+    notes = run(f"target_endpoint=detections;project={PROJECT};endpoint_id=ep-a", "annotations")
+    # Windows 10-20 (detected), 20-30 (detected), 30-40 (potential) touch: one region, worst status;
+    # 40-50 detected nothing, so 50-60 starts a second episode.
+    assert [(n.time, n.time_end, n.title) for n in notes] == [
+        (T0 + 10 * MINUTE, T0 + 40 * MINUTE, "drift-app: general_drift detected"),
+        (T0 + 50 * MINUTE, T0 + 60 * MINUTE, "drift-app: general_drift potential_detection"),
+    ]
+    assert "3 windows" in notes[0].text and "0.9" in notes[0].text
+
+
+def test_list_metrics_lists_metrics_and_results_apart(seeded: Stores, run: Run) -> None:
+    base = f"target_endpoint=list_metrics;project={PROJECT};endpoint_id=ep-a"
+    assert run(f"{base};kind=metric", "search") == ["latency_avg_1h", "predictions_per_second"]
+    assert run(f"{base};kind=result", "search") == ["general_drift"]
+    assert run(f"{base};kind=result;application=perf-app", "search") == []
+    with pytest.raises(TargetError, match="kind"):
+        run(f"{base};kind=both", "search")
 
 
 def test_project_summary_excludes_routers(seeded: Stores, run: Run) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from grafana_proxy.model import AppResult, EndpointFilter, ResultKind, ResultStatus
+from grafana_proxy.buckets import fit_step
+from grafana_proxy.model import AppResult, EndpointFilter, ResultKind, ResultStatus, TimeRange
 from grafana_proxy.targets.base import Cell, Column, Frame, QueryContext, Series, Table, Target
 from grafana_proxy.targets.builtin._common import choice, enum_name, summaries_for
 from grafana_proxy.targets.params import parse_list
@@ -54,6 +55,7 @@ def _thin(times: list[int], values: list[float | None], step_ms: int, cap: int) 
     more than ``cap`` points is it reduced to the last result per step-sized bucket."""
     if len(times) <= cap or step_ms <= 0:
         return times, values
+    step_ms = fit_step(TimeRange(times[0], times[-1] + 1), step_ms, 1, cap)  # aligned buckets: at most ``cap``
     buckets: dict[int, float | None] = {}
     for t, v in zip(times, values, strict=True):
         buckets[t - t % step_ms] = v

@@ -24,7 +24,7 @@ def query(ctx: QueryContext) -> list[Frame]:
     if not wanted:
         return []
     data = ctx.stores.series.query(
-        project, [record.uid], SeriesKind.feature, wanted, ctx.time_range, ctx.step_ms, "avg"
+        project, [record.uid], SeriesKind.feature, wanted, ctx.time_range, ctx.step_ms, "avg", ctx.max_points
     )
     by_name = {d.name: d for d in data}
     frames: list[Frame] = []

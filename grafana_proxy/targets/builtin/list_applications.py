@@ -1,5 +1,5 @@
-"""``list_applications`` (search): monitoring applications that wrote results in a project, or for one
-endpoint when ``endpoint_id`` is given (for an APPLICATION variable)."""
+"""``list_applications`` (search): monitoring applications set on a project (those covering the endpoint
+when ``endpoint_id`` is given) and those that wrote results there, for an APPLICATION variable."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ def search(ctx: QueryContext) -> list[str]:
     uid = ctx.param("endpoint_id")
     if uid is not None:
         get_record(ctx, project, uid)
-    return sorted(ctx.stores.results.applications(project, uid))
+    names = set(ctx.stores.results.applications(project, uid))
+    store = ctx.stores.monitoring
+    if store.project(project) is not None:
+        configured = store.applications(project)
+        names.update(c.name for c in configured if uid is None or c.endpoints is None or uid in c.endpoints)
+    return sorted(names)
 
 
 TARGETS: tuple[Target, ...] = (

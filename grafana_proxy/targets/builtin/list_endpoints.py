@@ -1,4 +1,5 @@
-"""``list_endpoints``: as a search, the endpoint uids of a project (for the MODELENDPOINT variable);
+"""``list_endpoints``: as a search, the endpoint uids of a project (for the MODELENDPOINT variable; as
+variable options named by the endpoint name);
 as a query, the endpoints table with MLRun 1.7's columns plus 1.8's ``endpoint_name`` and
 ``sampling_percentage``. Both honour the same filters, so a variable and a table agree.
 
@@ -8,7 +9,7 @@ rather than the string "N/A") and ``filter_router=False`` really means no filter
 from __future__ import annotations
 
 from grafana_proxy.model import EndpointSummary
-from grafana_proxy.targets.base import Column, Frame, QueryContext, Table, Target
+from grafana_proxy.targets.base import Choice, Column, Frame, QueryContext, Table, Target
 from grafana_proxy.targets.builtin._common import FILTER_PARAMS, endpoint_filter
 
 COLUMNS: tuple[Column, ...] = (
@@ -54,6 +55,11 @@ def search(ctx: QueryContext) -> list[str]:
     return [s.uid for s in _summaries(ctx)]
 
 
+def choices(ctx: QueryContext) -> list[Choice]:
+    # Drop-downs show the endpoint's name; the variable's value stays the uid every target takes.
+    return [Choice(s.name or s.uid, s.uid) for s in _summaries(ctx)]
+
+
 def query(ctx: QueryContext) -> list[Frame]:
     # Tuples straight from the store: 10,000 endpoints cost no object and no list per row.
     rows = ctx.stores.endpoints.summary_rows(ctx.project(), endpoint_filter(ctx), ROW_FIELDS)
@@ -67,5 +73,6 @@ TARGETS: tuple[Target, ...] = (
         params=("project", *FILTER_PARAMS),
         search=search,
         query=query,
+        choices=choices,
     ),
 )

@@ -27,7 +27,9 @@ def query(ctx: QueryContext) -> list[Frame]:
     exclude_routers = parse_bool(ctx.param("filter_router"), "filter_router")
     endpoints = {s.uid: s for s in summaries_for(ctx, project, uids, exclude_routers)}
     # Without an explicit list the store reads every endpoint at once instead of an IN over thousands.
-    data = ctx.stores.series.query(project, uids or None, SeriesKind.metric, metrics, ctx.time_range, ctx.step_ms, agg)
+    data = ctx.stores.series.query(
+        project, uids or None, SeriesKind.metric, metrics, ctx.time_range, ctx.step_ms, agg, ctx.max_points
+    )
     rank = {uid: i for i, uid in enumerate(endpoints)}
     order = {name: i for i, name in enumerate(metrics)}
     selected = sorted(

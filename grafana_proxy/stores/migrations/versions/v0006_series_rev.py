@@ -2,8 +2,8 @@
 the endpoints table clustered by its key (WITHOUT ROWID), so a project's listing reads its rows in uid
 order instead of one table lookup per index entry.
 
-Revision ID: 0003_series_rev
-Revises: 0002
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_series_rev"
-down_revision: str | None = "0002"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -1,0 +1,1 @@
+"""Batch inference: files of inferences submitted as one window for the monitoring controller."""

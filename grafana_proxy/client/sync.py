@@ -1,0 +1,256 @@
+"""``Client``: the grafana-proxy API from Python, blocking (httpx). ``AsyncClient`` has the same methods."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from grafana_proxy.client import _http
+from grafana_proxy.client import operations as ops
+from grafana_proxy.client.errors import NotFound
+from grafana_proxy.client.types import Application, BatchInfo, BatchReport, MonitoringSettings
+from grafana_proxy.model import AppResult, EndpointRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+T = TypeVar("T")
+
+
+def batch_upload(data: pd.DataFrame | str | Path, progress: ops.Progress | None) -> ops.Upload:
+    """A batch file to stream: a DataFrame is written to a temporary Parquet file first."""
+    if isinstance(data, str | Path):
+        path = Path(data)
+        return ops.Upload(path, ops.content_type_of(path), progress=progress)
+    from grafana_proxy.client.frames import parquet_file
+
+    return ops.Upload(parquet_file(data), "application/vnd.apache.parquet", delete_after=True, progress=progress)
+
+
+class Client:
+    """``Client(url, key=..., project=...)``; every method takes ``project=`` to override the default."""
+
+    def __init__(
+        self,
+        url: str,
+        key: str | None = None,
+        project: str | None = None,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.project = project
+        self._http = httpx.Client(base_url=url, headers=_http.headers(key), timeout=timeout, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _p(self, project: str | None) -> str:
+        chosen = project or self.project
+        if not chosen:
+            raise ValueError("no project: pass project= or create the client with project=")
+        return chosen
+
+    def _call(self, op: ops.Op[T]) -> T:
+        args = _http.request_args(op)
+        try:
+            if op.upload is not None:
+                args["content"] = _http.file_chunks(op.upload)
+            return _http.answer(op, self._http.request(op.method, op.path, **args))
+        finally:
+            _http.done(op.upload)
+
+    # -- endpoints -----------------------------------------------------------------------------------
+
+    def endpoint(self, uid: str, *, project: str | None = None) -> EndpointRecord:
+        return self._call(ops.get_endpoint(self._p(project), uid))
+
+    def endpoints(self, *, project: str | None = None) -> list[EndpointRecord]:
+        return self._call(ops.list_endpoints(self._p(project)))
+
+    def put_endpoint(self, uid: str, *, project: str | None = None, **fields: Any) -> EndpointRecord:
+        """Create the endpoint or update the given fields (MLRun's field names)."""
+        return self._call(ops.put_endpoint(self._p(project), uid, fields))
+
+    def delete_endpoint(self, uid: str, *, project: str | None = None) -> None:
+        self._call(ops.delete_endpoint(self._p(project), uid))
+
+    def log_reference(
+        self,
+        df: pd.DataFrame,
+        endpoint: str,
+        *,
+        label: str | None = None,
+        exclude: Sequence[str] = (),
+        project: str | None = None,
+    ) -> EndpointRecord:
+        """Reference (training) statistics of ``df`` as the endpoint's ``feature_stats``: the same
+        histograms the server computes, so drift compares like with like."""
+        from grafana_proxy.client.frames import reference_fields
+
+        try:
+            record: EndpointRecord | None = self.endpoint(endpoint, project=project)
+        except NotFound:
+            record = None
+        return self.put_endpoint(endpoint, project=project, **reference_fields(df, label, exclude, record))
+
+    # -- data in ---------------------------------------------------------------------------------------
+
+    def log_metrics(
+        self, endpoint: str, points: Iterable[tuple[str, int, float]], *, project: str | None = None
+    ) -> int:
+        """Points ``(name, epoch ms, value)``; returns how many were new."""
+        return self._call(ops.post_metrics(self._p(project), endpoint, points))
+
+    def log_features(
+        self, endpoint: str, samples: Iterable[tuple[int, Mapping[str, float | None]]], *, project: str | None = None
+    ) -> int:
+        """Samples ``(epoch ms, {feature: value})``."""
+        return self._call(ops.post_features(self._p(project), endpoint, samples))
+
+    def log_results(self, endpoint: str, results: Iterable[AppResult], *, project: str | None = None) -> int:
+        return self._call(ops.post_results(self._p(project), endpoint, results))
+
+    def send_events(self, events: Sequence[Mapping[str, Any]], *, project: str | None = None) -> int:
+        """Inference events (what the gateway records); returns how many were accepted (durable)."""
+        return self._call(ops.post_events(self._p(project), events))
+
+    def log_ground_truth(
+        self,
+        labels: Mapping[str, Any],
+        *,
+        endpoint: str | None = None,
+        timestamp: int | None = None,
+        project: str | None = None,
+    ) -> int:
+        """True labels by request id: ``{request_id: label}``."""
+        return self._call(ops.post_ground_truth(self._p(project), labels, endpoint, timestamp))
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    def metrics(
+        self,
+        endpoint: str,
+        names: Sequence[str],
+        start: int | str = "now-24h",
+        end: int | str = "now",
+        *,
+        agg: str = "avg",
+        project: str | None = None,
+    ) -> dict[str, list[tuple[int, float | None]]]:
+        """Metric series of an endpoint, bucketed as the panels get them: name -> [(epoch ms, value)]."""
+        return self._call(ops.metric_series(self._p(project), endpoint, names, start, end, agg))
+
+    def features(
+        self,
+        endpoint: str,
+        names: Sequence[str] | None = None,
+        start: int | str = "now-24h",
+        end: int | str = "now",
+        *,
+        project: str | None = None,
+    ) -> dict[str, list[tuple[int, float | None]]]:
+        """Sampled incoming feature values: feature -> [(epoch ms, value)]."""
+        return self._call(ops.feature_series(self._p(project), endpoint, names, start, end))
+
+    def results(
+        self,
+        start: int | str = "now-24h",
+        end: int | str = "now",
+        *,
+        endpoint: str | None = None,
+        application: str | None = None,
+        name: str | None = None,
+        project: str | None = None,
+    ) -> list[AppResult]:
+        """Application results whose window ended in ``[start, end)``, as the dashboards read them."""
+        return self._call(ops.results(self._p(project), start, end, endpoint, application, name))
+
+    def rows(self, target: str, start: int | str = "now-1h", end: int | str = "now") -> list[dict[str, Any]]:
+        """Any datasource target (``target_endpoint=...;project=...``) as flat rows."""
+        return self._call(ops.rows(target, start, end))
+
+    # -- monitoring ------------------------------------------------------------------------------------
+
+    def enable_monitoring(
+        self, base_period_minutes: float | None = None, *, project: str | None = None
+    ) -> MonitoringSettings:
+        """Monitor the project, every ``base_period_minutes`` (a change applies from the next window)."""
+        return self._call(ops.put_monitoring(self._p(project), True, base_period_minutes))
+
+    def disable_monitoring(self, *, project: str | None = None) -> MonitoringSettings:
+        return self._call(ops.delete_monitoring(self._p(project)))
+
+    def monitoring(self, *, project: str | None = None) -> MonitoringSettings:
+        return self._call(ops.get_monitoring(self._p(project)))
+
+    def set_application(
+        self,
+        name: str,
+        application: str | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        endpoints: Sequence[str] | None = None,
+        project: str | None = None,
+    ) -> Application:
+        """Set a monitoring application: a built-in name or ``package.module:Class`` (default: ``name``)."""
+        return self._call(ops.put_application(self._p(project), name, application or name, params, endpoints))
+
+    def application(self, name: str, *, project: str | None = None) -> Application:
+        return self._call(ops.get_application(self._p(project), name))
+
+    def applications(self, *, project: str | None = None) -> list[Application]:
+        return self._call(ops.list_applications(self._p(project)))
+
+    def remove_application(self, name: str, *, project: str | None = None) -> None:
+        self._call(ops.delete_application(self._p(project), name))
+
+    # -- batches ---------------------------------------------------------------------------------------
+
+    def submit_batch(
+        self,
+        data: pd.DataFrame | str | Path,
+        *,
+        endpoint: str | None = None,
+        job: str | None = None,
+        model: str | None = None,
+        prediction: Sequence[str] = ("prediction",),
+        label: str | None = None,
+        timestamp_column: str | None = None,
+        time: int | str | None = None,
+        features: Sequence[str] | None = None,
+        batch_id: str | None = None,
+        progress: ops.Progress | None = None,
+        project: str | None = None,
+    ) -> BatchReport:
+        """Batch inference results (a DataFrame, or a .parquet/.csv/.json file) for an existing
+        ``endpoint``, or for ``job``'s own batch endpoint; streamed, ``progress(sent, total)`` bytes."""
+        upload = batch_upload(data, progress)
+        op = ops.submit_batch(
+            self._p(project),
+            upload,
+            endpoint,
+            job,
+            model,
+            prediction,
+            label,
+            timestamp_column,
+            time,
+            features,
+            batch_id,
+        )
+        return self._call(op)
+
+    def batches(self, endpoint: str, *, project: str | None = None) -> list[BatchInfo]:
+        return self._call(ops.list_batches(self._p(project), endpoint))
+
+    def batch(self, batch_id: str, *, project: str | None = None) -> BatchInfo:
+        return self._call(ops.get_batch(self._p(project), batch_id))
