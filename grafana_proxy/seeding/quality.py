@@ -9,13 +9,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from grafana_proxy import vocabulary as v
 from grafana_proxy.model import AppResult, ResultKind
 from grafana_proxy.monitoring.binning import FloatArray
 from grafana_proxy.monitoring.thresholds import classify
 from grafana_proxy.seeding.results import Windows
 
-QUALITY_APP = "data-quality"
-OUTLIERS_APP = "outliers"
+QUALITY_APP = v.DATA_QUALITY
+OUTLIERS_APP = v.OUTLIERS
 # (potential, detected) of each check: the applications' defaults.
 QUALITY_THRESHOLDS = {
     "missing_share": (0.05, 0.2),
@@ -73,5 +74,5 @@ def quality_results(
         share = min(1.0, sum(outlying.values()))
         extra = {"features": outlying, "fence_iqr": 3.0, "potential": OUTLIER_THRESHOLDS[0], "detected": 0.05}
         status = _status(share, OUTLIER_THRESHOLDS)
-        out.append(_result(uid, OUTLIERS_APP, "outlier_share", ResultKind.mm_app_anomaly, share, status, win, i, extra))
+        out.append(_result(uid, OUTLIERS_APP, v.OUTLIER_SHARE, ResultKind.mm_app_anomaly, share, status, win, i, extra))
     return out

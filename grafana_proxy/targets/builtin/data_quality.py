@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from grafana_proxy import vocabulary as v
 from grafana_proxy.model import AppResult
 from grafana_proxy.targets.base import Cell, Column, Frame, QueryContext, Table, Target
 from grafana_proxy.targets.builtin._common import number, required_record
 
-QUALITY_APP = "data-quality"
-OUTLIERS_APP = "outliers"
+QUALITY_APP = v.DATA_QUALITY
+OUTLIERS_APP = v.OUTLIERS
 CHECKS = ("missing_share", "wrong_type_share", "out_of_range_share", "unseen_category_share")
 COLUMNS: tuple[Column, ...] = (
     Column("feature_name", "string"),
@@ -36,9 +37,9 @@ def _features(result: AppResult | None) -> Mapping[str, Any]:
 def query(ctx: QueryContext) -> list[Frame]:
     project, record = required_record(ctx)
     quality = _newest(ctx.stores.results.query(project, ctx.time_range, [record.uid], QUALITY_APP, list(CHECKS)))
-    outliers = _newest(ctx.stores.results.query(project, ctx.time_range, [record.uid], OUTLIERS_APP, ["outlier_share"]))
+    outliers = _newest(ctx.stores.results.query(project, ctx.time_range, [record.uid], OUTLIERS_APP, [v.OUTLIER_SHARE]))
     per_check = {check: _features(quality.get(check)) for check in CHECKS}
-    outlier_shares = _features(outliers.get("outlier_share"))
+    outlier_shares = _features(outliers.get(v.OUTLIER_SHARE))
     ends = [r.end_infer_time for r in (*quality.values(), *outliers.values())]
     names = list(dict.fromkeys([*record.feature_stats, *(n for shares in per_check.values() for n in shares)]))
     rows: list[list[Cell]] = []
