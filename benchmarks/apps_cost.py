@@ -31,6 +31,7 @@ from grafana_proxy.monitoring.applications import ApplicationContext, ArtifactVa
 from grafana_proxy.monitoring.config import MonitoringConfig
 from grafana_proxy.monitoring.registry import discover
 from grafana_proxy.monitoring.stats import reference_stats
+from grafana_proxy.settings import Settings
 
 APPLICATIONS = ("histogram-data-drift", "system-performance", "data-quality", "outliers", "evidently-data-drift")
 CATEGORIES = np.array(["a", "b", "c", "d", "e"])
@@ -82,7 +83,7 @@ def measure(rows: int, features: int, repeat: int) -> dict[str, Any]:
     training, events, names = build(rows, features)
     record = EndpointRecord(project="bench", uid="ep", feature_stats=reference_stats(training), feature_names=names)
     kept = training.sample(n=REFERENCE_SAMPLE_ROWS, random_state=0)
-    params = MonitoringConfig().params_for("bench")
+    params = MonitoringConfig.from_settings(Settings()).params_for("bench")
     out: dict[str, Any] = {"rows": rows, "features": features, "cpus": os.cpu_count(), "applications": {}}
     report: ArtifactValue | None = None
     for app in applications():

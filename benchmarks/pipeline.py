@@ -48,9 +48,11 @@ def _event_batches(total: int, batch: int, start_ms: int) -> list[bytes]:
     return batches
 
 
-def measure_ingest(base_url: str, write_key: str, total: int, batch: int, concurrency: int) -> Row:
+def measure_ingest(
+    base_url: str, write_key: str, total: int, batch: int, concurrency: int, project: str = INGEST_PROJECT
+) -> Row:
     row = Row("I1", f"events API ingest, batches of {batch}, {concurrency} clients", "events/s", ">= 50,000 events/s")
-    path = f"/api/v1/projects/{INGEST_PROJECT}/events"
+    path = f"/api/v1/projects/{project}/events"
     headers = {"X-V3io-Session-Key": write_key, "content-type": "application/json"}
     batches = _event_batches(total, batch, int(time.time() * 1000) - 3_600_000)
     with httpx.Client(base_url=base_url, headers=headers, timeout=120) as probe_client:

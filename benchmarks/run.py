@@ -1,10 +1,16 @@
-"""Entry point: ``python -m benchmarks.run [--quick] [--out benchmarks/out/results.json] [--keep]``;
+"""Entry point: ``python -m benchmarks.run [--quick] [--out FILE] [--keep]``;
 ``python -m benchmarks.run --reuse DIR [--only Q1,Q2]`` reruns query rows on a kept run's data;
 ``python -m benchmarks.run --only I1,G1`` reruns the pipeline rows alone (fresh data dir, no seeding).
+Results go to ``<temp dir>/grafana-proxy-benchmark/<profile>.json`` unless ``--out`` says otherwise:
+a run never writes into the source tree.
 
 Order matters for fairness: seed (ours + OpenMetrics copy) -> promtool blocks -> start Prometheus ->
-seed the wide project while Prometheus compacts its imported blocks -> wait until compaction is over
--> start our server -> Q1..Q4 interleaved -> I1 -> G1 -> D1 -> peak RSS of our server -> stop."""
+seed the wide project and copy what the queries read to PostgreSQL while Prometheus compacts its
+imported blocks -> wait until compaction is over -> start our api and ingest roles (and an api role on
+the PostgreSQL copy) -> Q1..Q4 interleaved (ours, Prometheus, ours on PostgreSQL) -> M1-api -> I1
+alone -> M1-ingest once it is folded -> the loaded phase: Q1L/Q2L clients in their own processes, the
+controller role started (it catches up every window since the seed), I1's load again into another
+project, the ingest backlog drained -> M1 -> G1 -> D1 -> stop."""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +29,10 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from benchmarks import machine, pipeline, prometheus, queries, reuse, seeddata
-from benchmarks.procs import Child, free_port, peak_rss_mb, start, wait_http
+from benchmarks import loaded, machine, pgcopy, pipeline, prometheus, queries, reuse, seeddata
+from benchmarks.procs import Child
 from benchmarks.report import Row, render, write_json
+from benchmarks.roles import Stack, memory_mb, start_stack
 
 console = Console(stderr=True)
 
@@ -46,22 +54,27 @@ class Profile:
     drift_rows: int
     drift_runs: int
     wait_compaction: bool
+    loaded_settle_s: float  # after the ingest backlog is drained, Q1L/Q2L go on this long
+    drain_timeout_s: float
 
 
 PIPELINE_ROWS = frozenset({"I1", "G1"})
-FULL = Profile("full", 100, 30, 10_000, 50, 5, 200_000, 1000, 4, 200, 15, 100, 1_000_000, 3, True)
+ROW_ORDER = ("S1", "Q1", "Q2", "Q3", "Q4", "Q1L", "Q2L", "I1", "G1", "D1", "M1-api", "M1-ingest", "M1")
+FULL = Profile("full", 100, 30, 10_000, 50, 5, 200_000, 1000, 4, 200, 15, 100, 1_000_000, 3, True, 10.0, 90.0)
 # CI smoke test: every row is produced, nothing about the numbers is meaningful.
-QUICK = Profile("quick", 3, 2, 200, 3, 1, 2000, 500, 2, 50, 1, 10, 20_000, 1, False)
+QUICK = Profile("quick", 3, 2, 200, 3, 1, 2000, 500, 2, 50, 1, 10, 20_000, 1, False, 0.5, 20.0)
+API_GOAL_MB = 150.0
+INGEST_GOAL_MB = 250.0
 
 
-def start_ours(data_dir: Path, log_dir: Path, extra_env: dict[str, str] | None = None) -> tuple[Child, str]:
-    port = free_port()
-    env = {"GRAFANA_PROXY_DATA_DIR": str(data_dir), "GRAFANA_PROXY_DB_URL": "", "GRAFANA_PROXY_AUTH": "keys"}
-    env.update(extra_env or {})
-    child = start("grafana-proxy", [*pipeline.CLI, "serve", "--host", "127.0.0.1", "--port", str(port)], log_dir, env)
-    url = f"http://127.0.0.1:{port}"
-    wait_http(child, f"{url}/healthz", timeout=120)
-    return child, url
+def default_out(name: str) -> Path:
+    """Where results go without ``--out``: outside the source tree, so a run leaves ``git status`` clean."""
+    return Path(tempfile.gettempdir()) / "grafana-proxy-benchmark" / f"{name}.json"
+
+
+def start_ours(data_dir: Path, log_dir: Path, extra_env: dict[str, str] | None = None, ingest: bool = True) -> Stack:
+    """Our api role (plus the ingest role unless ``ingest`` is False) on ``data_dir``, ready."""
+    return start_stack("ours", data_dir, log_dir, extra_env, ingest=ingest)
 
 
 def guarded(row_id: str, measure: Callable[[], Row]) -> Row:
@@ -100,13 +113,20 @@ def query_rows(
     read_key: str,
     comparison: tuple[httpx.Client | None, str, str],
     only: frozenset[str] | None = None,
+    postgres: tuple[str | None, str] = (None, "not measured"),
 ) -> list[Row]:
     """Q1..Q4 (or the ``only`` subset), interleaved with their comparisons. ``comparison`` is the
-    Prometheus client (None when missing), its URL and why it is missing."""
+    Prometheus client (None when missing), its URL and why it is missing; ``postgres`` the URL of our
+    api role on the PostgreSQL copy (None when there is none) and why it is missing."""
     rows: list[Row] = []
     headers = {"X-V3io-Session-Key": read_key}
-    with httpx.Client(base_url=ours_url, headers=headers, timeout=60) as ours_client:
-        servers = queries.Servers(ours_client, *comparison)
+    with ExitStack() as clients:
+        ours_client = clients.enter_context(httpx.Client(base_url=ours_url, headers=headers, timeout=60))
+        pg_url, pg_missing = postgres
+        pg_client = None
+        if pg_url is not None:
+            pg_client = clients.enter_context(httpx.Client(base_url=pg_url, headers=headers, timeout=60))
+        servers = queries.Servers(ours_client, *comparison, pg_client, pg_missing)
         for spec in queries.query_specs(seeddata.PROJECT, data.single_uid, seeddata.METRIC):
             if only is None or spec.id in only:
                 console.print(f"{spec.id} ...")
@@ -131,6 +151,7 @@ def run_reused(profile: Profile, work: Path, only: frozenset[str] | None) -> dic
     data = reuse.load_seeded(work)
     binaries = prometheus.find_binaries(install=False)
     children: list[Child] = []
+    stacks: list[Stack] = []
     try:
         prom_client: httpx.Client | None = None
         prom_url, missing = "", "not installed"
@@ -144,12 +165,14 @@ def run_reused(profile: Profile, work: Path, only: frozenset[str] | None) -> dic
         # Data seeded earlier ends in the past: the in-process monitoring controller would spend the
         # whole rerun catching up on every window since then for all 10,100 endpoints (holding the GIL,
         # 10x slower queries), which a fresh run, whose data ends "now", never does.
-        ours, ours_url = start_ours(work / "data", work, reuse.SERVER_ENV)
-        children.append(ours)
-        rows = query_rows(profile, work, data, ours_url, read_key, (prom_client, prom_url, missing), only)
+        ours = start_ours(work / "data", work, reuse.SERVER_ENV, ingest=False)
+        stacks.append(ours)
+        rows = query_rows(profile, work, data, ours.url, read_key, (prom_client, prom_url, missing), only)
         if prom_client is not None:
             prom_client.close()
     finally:
+        for stack in stacks:
+            stack.stop()
         for child in reversed(children):
             child.stop()
     return {
@@ -195,15 +218,15 @@ def run_pipeline_only(profile: Profile, work: Path, only: frozenset[str]) -> dic
     full run is not needed), then the gateway rows. Same measurements and profile as the full run."""
     began = time.time()
     load_at_start = list(os.getloadavg())
-    children: list[Child] = []
+    stacks: list[Stack] = []
     try:
         _read_key, write_key = seeddata.create_keys(work / "data")
-        ours, ours_url = start_ours(work / "data", work)
-        children.append(ours)
-        rows = pipeline_rows(profile, work, ours_url, write_key, only)
+        ours = start_ours(work / "data", work)
+        stacks.append(ours)
+        rows = pipeline_rows(profile, work, ours.url, write_key, only)
     finally:
-        for child in reversed(children):
-            child.stop()
+        for stack in stacks:
+            stack.stop()
     return {
         "profile": f"{profile.name} (pipeline rows {','.join(sorted(only))} only, fresh data dir)",
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(began)),
@@ -224,9 +247,8 @@ def run(profile: Profile, work: Path, install: bool) -> dict[str, Any]:
     if binaries is None and profile.name == "full":
         raise SystemExit(f"the full run needs Prometheus; install it with:\n  {prometheus.INSTALL_HINT}")
     steps: dict[str, float] = {}
-    children: list[Child] = []
     rows: list[Row] = []
-    try:
+    with ExitStack() as cleanup:
         t = time.perf_counter()
         data = seeddata.seed_main(work / "data", work / "openmetrics", profile.endpoints, profile.days)
         steps["seed_main_s"] = time.perf_counter() - t
@@ -238,54 +260,135 @@ def run(profile: Profile, work: Path, install: bool) -> dict[str, Any]:
             prometheus.create_blocks(binaries, list(data.openmetrics_files), work / "tsdb")
             steps["promtool_blocks_s"] = time.perf_counter() - t
             prom, prom_url = prometheus.start_prometheus(binaries, work / "tsdb", work)
-            children.append(prom)
+            cleanup.callback(prom.stop)
             console.print(f"Prometheus {binaries.version()} ready at {prom_url}")
         t = time.perf_counter()
         data = seeddata.seed_wide(data, profile.wide_endpoints)
         steps["seed_wide_s"] = time.perf_counter() - t
+        read_key, write_key = seeddata.create_keys(work / "data")  # before the copy: PostgreSQL gets them too
+        postgres_url, postgres_missing = _postgres_copy(cleanup, work, steps)
         if binaries is not None:
             if profile.wait_compaction:
                 console.print("waiting for Prometheus to compact the imported blocks ...")
                 steps.update(prometheus.wait_compacted(prom_url, timeout=600))
-            prom_client = httpx.Client(timeout=60)
+            prom_client = cleanup.enter_context(httpx.Client(timeout=60))
         rows.append(seed_row(data, profile))
-        read_key, write_key = seeddata.create_keys(work / "data")
-        ours, ours_url = start_ours(work / "data", work)
-        children.append(ours)
-        rows += query_rows(profile, work, data, ours_url, read_key, (prom_client, prom_url, missing))
-        if prom_client is not None:
-            prom_client.close()
-        rows += pipeline_rows(profile, work, ours_url, write_key, PIPELINE_ROWS)
+        ours = start_ours(work / "data", work)
+        cleanup.callback(ours.stop)
+        pg_api: str | None = None
+        if postgres_url is not None:
+            pg_stack = start_stack("postgres", work / "pg-data", work, {"GRAFANA_PROXY_DB_URL": postgres_url}, False)
+            cleanup.callback(pg_stack.stop)
+            pg_api = pg_stack.url
+        rows += query_rows(
+            profile, work, data, ours.url, read_key, (prom_client, prom_url, missing), None, (pg_api, postgres_missing)
+        )
+        rows.append(api_memory_row(ours))
+        rows += pipeline_rows(profile, work, ours.url, write_key, frozenset({"I1"}))
+        rows.append(ingest_memory_row(ours, profile.drain_timeout_s))
+        console.print("Q1L, Q2L with I1's load and the controller's catch-up ...")
+        rows += loaded_rows(profile, work, data, ours, read_key, write_key, prom_url if prom_client else None)
+        ours.stop_role("controller")
+        rows += pipeline_rows(profile, work, ours.url, write_key, frozenset({"G1"}))
         console.print("D1 ...")
         rows.append(
             guarded(
                 "D1", lambda: pipeline.measure_drift(profile.drift_features, profile.drift_rows, profile.drift_runs)
             )
         )
-        rss = peak_rss_mb(ours.pid)
-        rows.append(
-            Row(
-                "M1",
-                "peak RSS of our server (VmHWM) over the run",
-                "MB",
-                "<= 200 MB",
-                ours=rss,
-                met=None if rss is None else rss <= 200,
-            )
-        )
-    finally:
-        for child in reversed(children):
-            child.stop()
+    by_id = {row.id: row for row in rows}
+    ordered = [by_id[row_id] for row_id in ROW_ORDER if row_id in by_id] + [r for r in rows if r.id not in ROW_ORDER]
     return {
         "profile": profile.name,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(began)),
         "duration_s": round(time.time() - began, 1),
         "machine": machine.describe(binaries.version() if binaries else None),
         "load_average_at_start": load_at_start,
+        "load_average_at_end": list(os.getloadavg()),
+        "roles": "run api|ingest|controller" if ours.split else "serve (no roles in this build)",
         "steps": {k: round(v, 2) for k, v in steps.items()},
-        "rows": [row.as_json() for row in rows],
-        "_rows": rows,
+        "rows": [row.as_json() for row in ordered],
+        "_rows": ordered,
     }
+
+
+def _postgres_copy(cleanup: ExitStack, work: Path, steps: dict[str, float]) -> tuple[str | None, str]:
+    """(URL of the PostgreSQL copy, "") or (None, why there is none): the column says so instead of
+    failing the run when the server is not there."""
+    console.print("copying what the queries read to PostgreSQL ...")
+    try:
+        copied = cleanup.enter_context(pgcopy.postgres_copy(work / "data" / "grafana-proxy.db", work))
+    except Exception as error:  # an unreachable server is a result of the run, not a crash
+        console.print(f"PostgreSQL column skipped: {type(error).__name__}: {error}")
+        return None, f"unavailable: {type(error).__name__}: {str(error).splitlines()[0][:160]}"
+    steps["postgres_copy_s"] = copied.seconds
+    steps.update({f"postgres_rows_{table}": count for table, count in copied.rows.items()})
+    return copied.url, ""
+
+
+def api_memory_row(ours: Stack) -> Row:
+    """M1-api: the api role's peak resident memory once Q1-Q4 are answered."""
+    row = Row("M1-api", "peak RSS (VmHWM) of the api role after Q1-Q4", "MB", f"<= {API_GOAL_MB:g} MB")
+    memory = memory_mb(ours.api.pid)
+    row.ours = memory.get("VmHWM")
+    row.met = None if row.ours is None else row.ours <= API_GOAL_MB
+    row.details = {"processes": [p for p in ours.processes() if p["role"].startswith("api")], "split": ours.split}
+    if not ours.split:
+        row.details["note"] = "one serve process plays the api and ingest roles (no roles in this build)"
+    return row
+
+
+def ingest_memory_row(ours: Stack, drain_timeout_s: float) -> Row:
+    """M1-ingest: the ingest role's peak resident memory once it has folded I1's events."""
+    row = Row("M1-ingest", "peak RSS (VmHWM) of the ingest role after I1 (folded)", "MB", f"<= {INGEST_GOAL_MB:g} MB")
+    began = time.perf_counter()
+    backlog = loaded.wait_drained(ours, drain_timeout_s)
+    child = ours.roles.get("ingest")
+    row.ours = memory_mb(child.pid).get("VmHWM") if child is not None else None
+    row.met = None if row.ours is None else row.ours <= INGEST_GOAL_MB
+    row.details = {"drain_s": round(time.perf_counter() - began, 2), "backlog_left": backlog, "split": ours.split}
+    return row
+
+
+def loaded_rows(
+    profile: Profile,
+    work: Path,
+    data: seeddata.SeededData,
+    ours: Stack,
+    read_key: str,
+    write_key: str,
+    prom_url: str | None,
+) -> list[Row]:
+    """Q1L, Q2L and M1 (the whole tree) from the loaded phase."""
+    specs = {spec.id: spec for spec in queries.query_specs(seeddata.PROJECT, data.single_uid, seeddata.METRIC)}
+    wanted = [loaded.LoadedSpec(f"{base}L", specs[base], data.end_ms) for base in ("Q1", "Q2")]
+    ingest_args = (profile.ingest_events, profile.ingest_batch, profile.ingest_clients)
+    try:
+        result = loaded.measure_loaded(
+            ours,
+            wanted,
+            read_key,
+            write_key,
+            prom_url,
+            ingest_args,
+            work,
+            profile.runs,
+            profile.loaded_settle_s,
+            profile.drain_timeout_s,
+        )
+    except Exception as error:  # the rows say what failed; the rest of the run goes on
+        console.print_exception(max_frames=5)
+        why = f"failed: {type(error).__name__}: {error}"[:300]
+        ids = ("Q1L", "Q2L", "M1")
+        return [Row(row_id, "(see error)", "-", "-", status=why, met=False) for row_id in ids]
+    phase = {k: v for k, v in result.phase.items() if k != "processes"}
+    for row in result.rows:
+        row.details["phase"] = phase
+    processes = result.phase["processes"]
+    tree = Row("M1", "peak RSS (VmHWM) of every process of ours, summed (after the loaded phase)", "MB", "reported")
+    tree.ours = round(sum(p.get("VmHWM", 0.0) for p in processes), 1)
+    tree.details = {"processes": processes, "split": ours.split}
+    return [*result.rows, tree]
 
 
 def _pipeline_only(parser: argparse.ArgumentParser, text: str | None) -> frozenset[str] | None:
@@ -301,7 +404,12 @@ def _pipeline_only(parser: argparse.ArgumentParser, text: str | None) -> frozens
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small data, few repetitions (CI smoke test)")
-    parser.add_argument("--out", type=Path, default=None, help="JSON results (default benchmarks/out/<profile>.json)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON results (default <temp dir>/grafana-proxy-benchmark/<profile>.json)",
+    )
     parser.add_argument("--work-dir", type=Path, default=None, help="where data, blocks and logs go (default: temp)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (data, TSDB, server logs)")
     parser.add_argument("--no-install", action="store_true", help="never apt-get install Prometheus")
@@ -314,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.reuse is not None:
         result = run_reused(profile, args.reuse, reuse.parse_only(args.only))
         rows_only: list[Row] = result.pop("_rows")
-        out = args.out or Path(__file__).parent / "out" / f"{profile.name}-queries.json"
+        out = args.out or default_out(f"{profile.name}-queries")
         write_json(out, result)
         render(rows_only, Console(width=160), f"grafana-proxy vs Prometheus ({result['profile']})")
         console.print(f"results: {out}")
@@ -332,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     rows: list[Row] = result.pop("_rows")
     suffix = "" if only is None else "-" + "-".join(sorted(only)).lower()
-    out = args.out or Path(__file__).parent / "out" / f"{profile.name}{suffix}.json"
+    out = args.out or default_out(f"{profile.name}{suffix}")
     write_json(out, result)
     render(rows, Console(width=160), f"grafana-proxy vs Prometheus ({profile.name} profile)")
     console.print(f"machine: {result['machine']}")

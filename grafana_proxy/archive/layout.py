@@ -95,12 +95,12 @@ def _is_number(value: Any) -> bool:
 
 def _feature_array(values: Sequence[Any]) -> pa.Array:
     """Numeric (and boolean) features become float64; anything else is kept as text for categoricals."""
-    import pyarrow as pa
+    from grafana_proxy.archive.arrow import float_array, string_array
 
     present = [v for v in values if v is not None]
     if all(_is_number(v) or isinstance(v, bool) for v in present):
-        return pa.array([None if v is None else float(v) for v in values], type=pa.float64())
-    return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+        return float_array([None if v is None else float(v) for v in values])
+    return string_array([None if v is None else str(v) for v in values])
 
 
 def _json(value: Any) -> str:
@@ -187,17 +187,20 @@ def rows_to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
 
 def columns_to_table(columns: ArchiveColumns) -> pa.Table:
     """The Arrow table of buffered archive rows."""
+    import numpy as np
     import pyarrow as pa
 
+    from grafana_proxy.archive.arrow import float_array, int_array, string_array
+
     arrays: list[pa.Array] = [
-        pa.array(columns.timestamp, type=pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
-        pa.array(columns.request_id, type=pa.string()),
-        pa.array(columns.row, type=pa.int32()),
-        pa.array(columns.latency, type=pa.float64()),
-        pa.array(columns.error, type=pa.string()),
-        pa.array([None if o is None else _json(o) for o in columns.output], type=pa.string()),
-        pa.array([_prediction(o) for o in columns.output], type=pa.float64()),
-        pa.array([None if r is None else _json(r) for r in columns.raw], type=pa.string()),
+        int_array(columns.timestamp, np.int64, pa.timestamp("ms", tz="UTC")),
+        string_array(columns.request_id),
+        int_array(columns.row, np.int32, pa.int32()),
+        float_array(columns.latency),
+        string_array(columns.error),
+        string_array([None if o is None else _json(o) for o in columns.output]),
+        float_array([_prediction(o) for o in columns.output]),
+        string_array([None if r is None else _json(r) for r in columns.raw]),
     ]
     fields = list(base_fields())
     for name, values in columns.features.items():

@@ -198,14 +198,24 @@ class SpoolReader:
         candidates = [p for p in existing if int(p.name.removesuffix(_SUFFIX)) <= self._after + 1]
         return candidates[-1] if candidates else (existing[0] if existing else None)
 
-    def _read_current(self, path: Path) -> tuple[list[tuple[int, bytes]], bool]:
-        """Whole records of ``path`` after the offset read so far that lie past ``position`` (advancing
-        both), and whether any whole record was found at all (old ones are skipped, not an end)."""
+    def _read_current(self, path: Path, limit: int) -> tuple[list[tuple[int, bytes]], bool]:
+        """Up to ``limit`` whole records of ``path`` after the offset read so far, those that lie past
+        ``position`` (advancing both), and whether any whole record was found at all (old ones are
+        skipped, not an end). Reads record by record: a fold step of a few records must not load (and
+        hold) the rest of a large segment."""
+        records: list[tuple[int, bytes]] = []
         with open(path, "rb") as f:
             f.seek(self._offset)
-            data = f.read()
-        records, consumed = _scan(data)
-        self._offset += consumed
+            while len(records) < limit:
+                head = f.read(_HEADER.size)
+                if len(head) < _HEADER.size:
+                    break
+                length, crc, seq = _HEADER.unpack(head)
+                payload = f.read(length)
+                if len(payload) < length or zlib.crc32(payload) != crc:
+                    break  # still being written (or torn): read again on a later call
+                records.append((seq, payload))
+                self._offset += _HEADER.size + length
         fresh = [(s, p) for s, p in records if s > self._after]
         if fresh:
             self._after = fresh[-1][0]
@@ -219,14 +229,14 @@ class SpoolReader:
                 if self._path is None:
                     return out
             try:
-                records, found = self._read_current(self._path)
+                records, found = self._read_current(self._path, max_records - len(out))
                 if not found:
                     newer = [p for p in segments(self._directory) if p.name > self._path.name]
                     if not newer:
                         return out
                     # The writer opens a newer segment only after its last write to this one returned,
                     # so this one is complete now: read its tail once more before moving on.
-                    records, found = self._read_current(self._path)
+                    records, found = self._read_current(self._path, max_records - len(out))
                     if not found:
                         self._path, self._offset = newer[0], 0
                         continue

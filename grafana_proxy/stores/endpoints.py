@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, delete, func, or_, select
 
 from grafana_proxy.identifiers import check
 from grafana_proxy.model import (
@@ -55,6 +55,26 @@ _OPTIONAL_FLOAT_FIELDS = frozenset(
 _DRIFT_NAMES = {"NO_DRIFT": 0, "POSSIBLE_DRIFT": 1, "DRIFT_DETECTED": 2}
 _SUMMARY_FIELDS = tuple(f for f in EndpointSummary.__dataclass_fields__)
 _SUMMARY_SET = frozenset(_SUMMARY_FIELDS)
+# Listing statements without model/function/label filters, built once per (columns, uids?, routers?):
+# building a statement and its cache key cost more than running it for a one-endpoint panel.
+_LISTINGS: dict[tuple[tuple[str, ...], bool, bool], Select[Any]] = {}
+
+
+def _listing(fields: Sequence[str], flt: EndpointFilter | None) -> Select[Any] | None:
+    """The prepared listing of ``fields`` for ``flt`` (bound parameters ``project`` and ``uids``), or
+    None for a filter that needs ``_conditions``."""
+    if flt is not None and (flt.model or flt.function or flt.labels or (flt.uids and sql_list(flt.uids) is None)):
+        return None
+    key = (tuple(fields), bool(flt and flt.uids), bool(flt and flt.exclude_routers))
+    stmt = _LISTINGS.get(key)
+    if stmt is None:
+        stmt = select(*(_T.c[name] for name in fields)).where(_T.c.project == bindparam("project"))
+        if key[1]:
+            stmt = stmt.where(_T.c.uid.in_(bindparam("uids", expanding=True)))
+        if key[2]:
+            stmt = stmt.where(_T.c.endpoint_type != int(EndpointType.router))
+        stmt = _LISTINGS[key] = stmt.order_by(_T.c.uid)
+    return stmt
 
 
 def normalize_drift_status(value: Any) -> int:
@@ -227,6 +247,11 @@ class SqlEndpointStore:
         return records
 
     def summaries(self, project: str, flt: EndpointFilter | None = None) -> list[EndpointSummary]:
+        prepared = _listing(_SUMMARY_FIELDS, flt)
+        if prepared is not None:  # numbers and strings only: the driver's tuples are the values
+            with self.db.read() as conn:
+                plain = driver_rows(conn.execute(prepared, {"project": project, "uids": list(flt.uids if flt else ())}))
+            return [EndpointSummary(*row) for row in plain]
         wanted = flt.labels if flt is not None else {}
         columns = [_T.c[name] for name in _SUMMARY_FIELDS]
         if wanted:
@@ -246,6 +271,10 @@ class SqlEndpointStore:
         unknown = [name for name in fields if name not in _SUMMARY_SET]
         if unknown:
             raise ValueError(f"not summary fields: {', '.join(unknown)}")
+        prepared = _listing(fields, flt)
+        if prepared is not None:
+            with self.db.read() as conn:
+                return driver_rows(conn.execute(prepared, {"project": project, "uids": list(flt.uids if flt else ())}))
         wanted = flt.labels if flt is not None else {}
         keep = _uid_kept(flt)
         columns = [_T.c[name] for name in fields]

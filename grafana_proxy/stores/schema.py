@@ -81,6 +81,7 @@ endpoints = Table(
     Column("labels", JsonValue),
     Column("feature_names", JsonValue),
     Column("label_names", JsonValue),
+    sqlite_with_rowid=False,  # a project's listing reads its rows in uid order, no lookup per row
     mysql_charset=MYSQL_CHARSET,
     mysql_collate=MYSQL_COLLATE,
 )
@@ -108,6 +109,12 @@ series = Table(
     Column("endpoint_uid", String(UID_LEN), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("name", String(NAME_LEN), nullable=False),
+    # What lets a reader cache aggregated buckets across processes: ``last_ts`` is the newest point
+    # time ever written (NULL before the first point), ``rev`` changes whenever a write lands at or
+    # before ``last_ts`` or old data is pruned. Buckets that end before ``last_ts`` stay valid as long
+    # as ``rev`` does; a new series starts at a random ``rev`` so a recreated one never matches.
+    Column("rev", BigInteger, nullable=False, server_default="0"),
+    Column("last_ts", BigInteger, nullable=True),
     UniqueConstraint("project", "endpoint_uid", "kind", "name", name="uq_series_key"),
     mysql_charset=MYSQL_CHARSET,
     mysql_collate=MYSQL_COLLATE,

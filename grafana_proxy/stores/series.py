@@ -12,6 +12,7 @@ one GROUP BY statement."""
 from __future__ import annotations
 
 import math
+import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain
@@ -27,12 +28,14 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    update,
 )
 
 from grafana_proxy.buckets import fit_step
 from grafana_proxy.model import SeriesData, SeriesKind, TimeRange
 from grafana_proxy.stores import schema
 from grafana_proxy.stores.base import Aggregation, Point
+from grafana_proxy.stores.bucket_cache import BucketCache, Entry, cached_part, closed_until, split
 from grafana_proxy.stores.db import Database
 from grafana_proxy.stores.inlist import chunks, post_filter, sql_list
 from grafana_proxy.stores.rollup import (
@@ -53,7 +56,11 @@ _P = schema.points
 AGGREGATIONS: tuple[str, ...] = ("avg", "min", "max", "sum", "count", "last")
 SeriesKey = tuple[str, str, str, str]  # project, endpoint uid, kind, name
 STATEMENT_CACHE_SIZE = 256
-QueryStatements = tuple[Select[int, str, str], Select[int, int, float]]  # series lookup, bucket query
+# (series lookup: id, endpoint uid, name, rev, last_ts; bucket query: series id, bucket, value)
+QueryStatements = tuple[Select[int, str, str, int, int | None], Select[int, int, float]]
+_SET_TAIL = (
+    update(_S).where(_S.c.id == bindparam("sid")).values(last_ts=bindparam("last"), rev=_S.c.rev + bindparam("bump"))
+)
 
 
 def _kept(value: str, keep: frozenset[str] | None) -> bool:
@@ -73,9 +80,8 @@ class SqlSeriesStore:
         self.retention = dict(retention_ms)
         self.clock = clock
         self._ids: dict[SeriesKey, int] = {}
-        self._statements: dict[
-            tuple[str, int, str, bool, bool], tuple[Select[int, str, str], Select[int, int, float]]
-        ] = {}
+        self._statements: dict[tuple[str, int, str, bool, bool], QueryStatements] = {}
+        self.cache = BucketCache()
 
     # -- series ids -----------------------------------------------------------------------------------
 
@@ -100,7 +106,12 @@ class SqlSeriesStore:
                 or len(endpoint_uid) > schema.UID_LEN
             ):
                 raise ValueError("project or endpoint uid is empty or too long")
-            rows = [{"project": project, "endpoint_uid": endpoint_uid, "kind": kind, "name": n} for n in missing]
+            # A random first rev: a series deleted and created again (its id may be reused) never
+            # matches buckets another process cached for the old one.
+            rows = [
+                {"project": project, "endpoint_uid": endpoint_uid, "kind": kind, "name": n, "rev": secrets.randbits(62)}
+                for n in missing
+            ]
             found: list[Any] = []
             with self.db.write() as conn:
                 conn.execute(self.db.insert_ignore(_S, ("project", "endpoint_uid", "kind", "name")), rows)
@@ -117,17 +128,18 @@ class SqlSeriesStore:
                 self._ids[(project, endpoint_uid, kind, name)] = sid
         return [self._ids[key] for key in keys]
 
-    def _lock(self, conn: Connection, ids: Sequence[int]) -> bool:
+    def _lock(self, conn: Connection, ids: Sequence[int]) -> dict[int, int | None] | None:
         """Lock the series rows for this transaction (SQLite: BEGIN IMMEDIATE already serialises
-        writers). False when a cached id no longer exists (the endpoint was deleted meanwhile)."""
+        writers) and read their ``last_ts``. None when a cached id no longer exists (the endpoint was
+        deleted meanwhile)."""
         wanted = sorted(set(ids))
-        locked = 0
+        found: dict[int, int | None] = {}
         for part in chunks(wanted):  # ascending id order across the parts too: no lock-order deadlock
-            stmt = select(_S.c.id).where(_S.c.id.in_(part)).order_by(_S.c.id)
+            stmt = select(_S.c.id, _S.c.last_ts).where(_S.c.id.in_(part)).order_by(_S.c.id)
             if self.db.dialect != "sqlite":
                 stmt = stmt.with_for_update()
-            locked += len(conn.scalars(stmt).all())
-        return locked == len(wanted)
+            found.update((sid, last) for sid, last in conn.execute(stmt))
+        return found if len(found) == len(wanted) else None
 
     # -- writing --------------------------------------------------------------------------------------
 
@@ -201,16 +213,18 @@ class SqlSeriesStore:
             ids = np.asarray(self._resolve(project, uid, str(kind), names), dtype=np.int64)
             batch = sorted_unique(ids[positions], times, values)
             with self.db.write() as conn:
-                if not self._lock(conn, ids.tolist()):
+                last_ts = self._lock(conn, ids.tolist())
+                if last_ts is None:
                     if attempt == 0:
                         self.forget(project, uid)  # stale cache: the endpoint was deleted and recreated
                         continue
                     raise RuntimeError("series rows vanished during the write")
-                return self._store(conn, batch)
+                return self._store(conn, batch, last_ts)
         raise AssertionError("unreachable")
 
-    def _store(self, conn: Connection, batch: Batch) -> int:
-        """Insert the new points of a locked batch and merge them into the tiers."""
+    def _store(self, conn: Connection, batch: Batch, last_ts: Mapping[int, int | None]) -> int:
+        """Insert the new points of a locked batch, merge them into the tiers and move each series'
+        ``last_ts`` (and ``rev`` when a point lands at or before it)."""
         if len(batch) == 0:
             return 0
         existing: list[Any] = []
@@ -230,6 +244,8 @@ class SqlSeriesStore:
         for tier, table, size in schema.TIERS:
             recent = batch.select(batch.times >= now - self.retention[tier] - size)
             merge_rollups(conn, table.name, aggregate(recent, size))
+        if len(batch):
+            conn.execute(_SET_TAIL, _tails(batch, last_ts))
         return len(batch)
 
     # -- reading --------------------------------------------------------------------------------------
@@ -261,7 +277,7 @@ class SqlSeriesStore:
         key = (table.name, step, agg, uids is not None, names is not None)
         found = self._statements.get(key)
         if found is None:
-            series_sel = select(_S.c.id, _S.c.endpoint_uid, _S.c.name).where(
+            series_sel = select(_S.c.id, _S.c.endpoint_uid, _S.c.name, _S.c.rev, _S.c.last_ts).where(
                 _S.c.project == bindparam("project"), _S.c.kind == bindparam("kind")
             )
             if uids is not None:
@@ -308,35 +324,58 @@ class SqlSeriesStore:
         endpoint_uids, names = sql_list(endpoint_uids), sql_list(names)
         series_sel, stmt = self._query_statements(table, tier == "raw", size, step, agg, endpoint_uids, names)
         # Whole step buckets: the first bucket starts at the range start rounded down to the step.
+        low, high = time_range.start - time_range.start % step, time_range.end
         params = {
             "project": project,
             "kind": str(kind),
             "uids": list(endpoint_uids or ()),
             "names": list(names or ()),
-            "low": time_range.start - time_range.start % step,
-            "high": time_range.end,
         }
         with self.db.read() as conn:
-            labels = {sid: (uid, name) for sid, uid, name in conn.execute(series_sel, params)}
-            rows = driver_rows(conn.execute(stmt, params)) if labels else []
-        if keep_uids is not None or keep_names is not None:
-            wanted = {sid for sid, (uid, name) in labels.items() if _kept(uid, keep_uids) and _kept(name, keep_names)}
-            rows = [row for row in rows if row[0] in wanted]
-        if not rows:
-            return []
-        # Every cell is a number (PostgreSQL's sums may be Decimal): one float64 pass over all cells.
-        # Series ids and bucket starts (epoch ms, |t| < 2^53) are exact in float64.
-        cells = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=3 * len(rows)).reshape(-1, 3)
-        sids = cells[:, 0].astype(np.int64)
-        buckets = cells[:, 1].astype(np.int64)
-        values = cells[:, 2]
-        starts = np.flatnonzero(np.append(True, sids[1:] != sids[:-1]))
-        ends = np.append(starts[1:], len(sids))
-        out = [
-            SeriesData(*labels[int(sids[s])], times=buckets[s:e].tolist(), values=values[s:e].tolist())
-            for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
-        ]
+            # The lookup comes first: a bucket read after it sees at least the writes its rev reflects.
+            found = conn.execute(series_sel, params).all()
+            if keep_uids is not None or keep_names is not None:  # lists too long for one IN: filtered here
+                found = [row for row in found if _kept(row[1], keep_uids) and _kept(row[2], keep_names)]
+            if not found:
+                return []
+            entries = {sid: self.cache.get((sid, table.name, step, agg), rev, low) for sid, _u, _n, rev, _l in found}
+            begins = {sid: split(entry, low, high, step) for sid, entry in entries.items()}
+            rows = driver_rows(conn.execute(stmt, {**params, "low": min(begins.values()), "high": high}))
+        fetched = _by_series(rows)
+        out: list[SeriesData] = []
+        for sid, uid, name, rev, last_ts in found:
+            entry, begin = entries[sid], begins[sid]
+            buckets, values = fetched.get(sid, (_NO_INTS, _NO_FLOATS))
+            cut = int(np.searchsorted(buckets, begin))
+            buckets, values = buckets[cut:], values[cut:]
+            if entry is not None and begin > low:
+                old_buckets, old_values = cached_part(entry, low, begin)
+                buckets, values = np.concatenate((old_buckets, buckets)), np.concatenate((old_values, values))
+            closed = closed_until(last_ts, size, step)
+            self._remember((sid, table.name, step, agg), entry, rev, closed, low, high, buckets, values)
+            if len(buckets):
+                out.append(SeriesData(uid, name, times=buckets.tolist(), values=values.tolist()))
         return sorted(out, key=lambda d: (d.endpoint_uid, d.name))
+
+    def _remember(
+        self,
+        key: tuple[int, str, int, str],
+        entry: Entry | None,
+        rev: int,
+        closed: int | None,
+        low: int,
+        high: int,
+        buckets: IntArray,
+        values: FloatArray,
+    ) -> None:
+        """Cache the closed buckets of one series' answer unless the entry it used covers them already."""
+        if closed is None:
+            return
+        until = min(closed, high - high % key[2])
+        if until <= low or (entry is not None and entry.low <= low and entry.high >= until):
+            return
+        keep = int(np.searchsorted(buckets, until))
+        self.cache.put(key, Entry(rev, low, until, buckets[:keep].copy(), values[:keep].copy()))
 
     def latest(
         self, project: str, endpoint_uids: Sequence[str] | None, kind: SeriesKind, names: Sequence[str]
@@ -379,4 +418,43 @@ class SqlSeriesStore:
             for tier, table, _size in schema.TIERS:
                 cutoff = now_ms - self.retention[tier]
                 deleted[tier] = conn.execute(delete(table).where(table.c.bucket < cutoff)).rowcount
+            if any(deleted.values()):  # old buckets changed: no process may serve them from its cache
+                conn.execute(update(_S).values(rev=_S.c.rev + 1))
         return deleted
+
+
+def _tails(batch: Batch, last_ts: Mapping[int, int | None]) -> list[dict[str, int]]:
+    """Per series of a sorted batch of new points: its new ``last_ts``, and 1 to add to ``rev`` when
+    a point lands at or before the old ``last_ts`` (cached buckets may hold it), else 0."""
+    starts = np.flatnonzero(np.append(True, batch.series_ids[1:] != batch.series_ids[:-1]))
+    ends = np.append(starts[1:], len(batch)) - 1
+    out = []
+    for sid, first, last in zip(
+        batch.series_ids[starts].tolist(), batch.times[starts].tolist(), batch.times[ends].tolist(), strict=True
+    ):
+        old = last_ts.get(sid)
+        rewrites = old is not None and first <= old
+        out.append({"sid": sid, "last": last if old is None else max(old, last), "bump": int(rewrites)})
+    return out
+
+
+_NO_INTS: IntArray = np.empty(0, dtype=np.int64)
+_NO_FLOATS: FloatArray = np.empty(0, dtype=np.float64)
+
+
+def _by_series(rows: list[tuple[Any, ...]]) -> dict[int, tuple[IntArray, FloatArray]]:
+    """(series id, bucket, value) rows ordered by series and bucket -> bucket and value arrays per series.
+    Every cell is a number (PostgreSQL's sums may be Decimal): one float64 pass over all cells; series
+    ids and bucket starts (epoch ms, |t| < 2^53) are exact in float64."""
+    if not rows:
+        return {}
+    cells = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=3 * len(rows)).reshape(-1, 3)
+    sids = cells[:, 0].astype(np.int64)
+    buckets = cells[:, 1].astype(np.int64)
+    values = np.ascontiguousarray(cells[:, 2])
+    starts = np.flatnonzero(np.append(True, sids[1:] != sids[:-1]))
+    ends = np.append(starts[1:], len(sids))
+    return {
+        int(sids[first]): (buckets[first:end], values[first:end])
+        for first, end in zip(starts.tolist(), ends.tolist(), strict=True)
+    }

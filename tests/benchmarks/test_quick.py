@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks.run import main
 
-ROWS = ("S1", "Q1", "Q2", "Q3", "Q4", "I1", "G1", "D1", "M1")
+ROWS = ("S1", "Q1", "Q2", "Q3", "Q4", "Q1L", "Q2L", "I1", "G1", "D1", "M1-api", "M1-ingest", "M1")
 
 
 @pytest.mark.slow
@@ -35,4 +35,14 @@ def test_quick_profile_produces_every_row(tmp_path: Path) -> None:
         else:
             assert row["theirs"] is None and row["theirs_label"] == "not installed", row
     assert rows["Q4"]["details"]["rows_ours"] == rows["Q4"]["details"]["rows_bare"] > 0
+    for query in ("Q1", "Q2", "Q3", "Q4"):  # the PostgreSQL column: our api role on the copy answered
+        assert rows[query]["postgres"] is not None and "postgres_identical" in rows[query]["details"], rows[query]
+    # Raw points and the table come back byte for byte; sums over tiers may differ in the last digit
+    # (PostgreSQL adds a group's rows in its own order).
+    assert rows["Q1"]["details"]["postgres_identical"] and rows["Q4"]["details"]["postgres_identical"]
+    for loaded in ("Q1L", "Q2L"):  # measured during I1, from their own client processes
+        assert rows[loaded]["details"]["ours"]["runs"] >= 3, rows[loaded]
+    roles = {p["role"] for p in rows["M1"]["details"]["processes"]}
+    assert {"api", "ingest", "controller"} <= roles, rows["M1"]
+    assert rows["M1-api"]["ours"] > 0 and rows["M1-ingest"]["ours"] > 0
     assert set(result["machine"]) >= {"cpu_model", "cores", "ram_gib", "python", "sqlite", "prometheus"}

@@ -71,3 +71,23 @@ def test_segments_before_a_position_are_dropped(tmp_path: Path, open_spool: Open
     assert len(spool.segments()) == 5
     assert spool.drop_before(4) == 3
     assert [s for s, _ in SpoolReader(spool.directory, 0).read()] == [4, 5]
+
+
+def test_a_read_returns_at_most_the_records_asked_for_and_the_next_read_goes_on(
+    tmp_path: Path, open_spool: OpenSpool
+) -> None:
+    """A fold step asks for a few records so the archive's size limit is checked between steps; a read
+    that returned the whole 64 MB segment instead held every backlogged event in memory at once."""
+    spool = open_spool(tmp_path)  # one segment for all records
+    for i in range(50):
+        spool.append(f"batch {i}".encode())
+    assert len(spool.segments()) == 1
+    reader = SpoolReader(spool.directory, after_seq=0)
+    first = reader.read(7)
+    assert [s for s, _ in first] == list(range(1, 8))
+    rest: list[tuple[int, bytes]] = []
+    while chunk := reader.read(7):
+        assert len(chunk) <= 7
+        rest += chunk
+    assert [s for s, _ in rest] == list(range(8, 51))
+    assert rest[-1][1] == b"batch 49"

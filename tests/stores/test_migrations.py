@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,44 @@ def test_sqlite_default_creates_data_dir_and_uses_wal(tmp_path: Path) -> None:
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
     finally:
         engine.dispose()
+
+
+def test_sqlite_endpoints_are_clustered_by_key(tmp_path: Path) -> None:
+    """On SQLite the endpoints table is WITHOUT ROWID: a project's listing (10,000 rows for the
+    endpoints panel) reads rows in (project, uid) order instead of one table lookup per index entry."""
+    stores = open_stores(Settings(db_url=None, data_dir=tmp_path / "data"))
+    try:
+        with stores.series.db.engine.connect() as conn:  # type: ignore[attr-defined]
+            ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'endpoints'")).scalar_one()
+            plan = conn.execute(text("EXPLAIN QUERY PLAN SELECT name FROM endpoints WHERE project = 'p' ORDER BY uid"))
+            details = " ".join(str(row[-1]) for row in plan)
+    finally:
+        stores.close()
+    assert "WITHOUT ROWID" in ddl
+    assert "USING PRIMARY KEY" in details and "TEMP B-TREE" not in details
+
+
+def test_existing_series_get_their_newest_point_time_when_migrated(db_url: str, tmp_path: Path) -> None:
+    """A database written before ``series.last_ts`` existed: the migration fills it from the 1-day
+    tier, so the query cache can keep the closed buckets of old series from the first query on; the
+    endpoint records survive the rebuild of their table (SQLite)."""
+    from alembic import command
+
+    from grafana_proxy.model import SeriesKind
+    from grafana_proxy.stores.base import Point
+    from grafana_proxy.stores.engine import _alembic_config
+
+    stores = open_stores(Settings(db_url=db_url, data_dir=tmp_path / "data"))
+    try:
+        stores.endpoints.upsert("p", "e", {"name": "model"})
+        newest = (time.time_ns() // 1_000_000) - 60_000  # inside every tier's retention
+        stores.series.write("p", "e", SeriesKind.metric, [Point("m", newest - 3_600_000, 1.0), Point("m", newest, 2.0)])
+        engine = stores.series.db.engine  # type: ignore[attr-defined]
+        with engine.connect() as conn, conn.begin():
+            command.downgrade(_alembic_config(conn), "0005")
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT last_ts FROM series")).scalar_one() == newest
+        assert stores.endpoints.get("p", "e") is not None
+    finally:
+        stores.close()
