@@ -19,6 +19,7 @@ import httpx
 import orjson
 import pytest
 
+from grafana_proxy.roles.controller import CONTROLLER_NICENESS
 from tests.cli.test_demo_live import Lines
 from tests.servers import free_port
 
@@ -56,6 +57,11 @@ def _pids(data_dir: Path) -> dict[str, int]:
 def _parent(pid: int) -> int:
     # /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after the ")".
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _nice(pid: int) -> int:
+    # Field 19 of /proc/<pid>/stat; the fields after "(comm)" start at field 3.
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 def _alive(pid: int) -> bool:
@@ -111,6 +117,9 @@ def test_serve_runs_three_role_processes_that_share_the_work(
         lambda: {n: r["vm_hwm_kb"] for n, r in _state(data_dir)["roles"].items() if r["vm_hwm_kb"]}, 10, "VmHWM", log
     )
     assert set(memory) == ROLES and all(kb > 10_000 for kb in memory.values())
+    # Background analysis yields the cores to the roles that answer clients.
+    _wait(lambda: _nice(pids["controller"]) == CONTROLLER_NICENESS, 10, "the controller's lower priority", log)
+    assert _nice(pids["api"]) == 0 and _nice(pids["ingest"]) == 0
 
     url = f"http://127.0.0.1:{port}"
     now = int(time.time() * 1000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from grafana_proxy.monitoring.controller import build_controller
@@ -12,9 +13,18 @@ from grafana_proxy.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+# The controller's passes are background analysis that can wait a little; on a machine it shares with the
+# api and ingest roles, a lower CPU priority keeps a catch-up pass from taking the cores from panel
+# queries and acknowledgements. On a machine of its own it changes nothing.
+CONTROLLER_NICENESS = 10
+
 
 def run_controller(runtime: Runtime, stop: threading.Event) -> None:
-    """Pass after pass until ``stop`` is set."""
+    """Pass after pass until ``stop`` is set, at a lower CPU priority than the api and ingest roles."""
+    try:
+        os.nice(CONTROLLER_NICENESS)
+    except OSError:  # not permitted here: run at the normal priority
+        log.warning("could not lower the controller's CPU priority (nice %d)", CONTROLLER_NICENESS)
     metrics = runtime.metrics.controller
     exposition = status_path(runtime.ingest.spool_dir, "controller", ".prom")
 
