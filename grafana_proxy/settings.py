@@ -141,6 +141,52 @@ class Settings(BaseSettings):
         "stores' database.",
     )
 
+    # Scale-out: the event log on NATS JetStream (empty URL = the embedded spool above)
+    stream_url: str = Field(
+        default="",
+        description="Event log for several api and ingest processes: `nats://host:4222` (comma-separated for a "
+        "cluster). Empty (default): the embedded spool, for one machine.",
+    )
+    stream_name: str = Field(
+        default="GRAFANA_PROXY_EVENTS",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="JetStream stream holding accepted event batches (created if missing, checked if present).",
+    )
+    stream_subject_prefix: str = Field(
+        default="grafana-proxy.events",
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Subjects of the stream: `<prefix>.<project>`.",
+    )
+    stream_replicas: int = Field(
+        default=1, ge=1, le=5, description="JetStream replicas of the stream (3 on a 3-node NATS cluster)."
+    )
+    stream_max_age_hours: float = Field(
+        default=168, gt=0, description="Unconsumed batches older than this are dropped by JetStream."
+    )
+    stream_max_bytes: int = Field(
+        default=-1, description="Largest size of the stream on the NATS servers, in bytes (-1: no limit)."
+    )
+    stream_duplicate_window_seconds: float = Field(
+        default=120, gt=0, description="JetStream drops a re-sent batch (same request ids) within this window."
+    )
+    stream_publish_timeout_seconds: float = Field(
+        default=5, gt=0, description="Longest wait for JetStream's acknowledgement before the events API answers 503."
+    )
+    stream_consumer: str = Field(
+        default="grafana-proxy-ingest",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Durable pull consumer the ingest processes share (each batch goes to one of them).",
+    )
+    stream_ack_wait_seconds: float = Field(
+        default=60, gt=0, description="A batch not acknowledged by its ingest process within this is redelivered."
+    )
+    controller_lease_seconds: float = Field(
+        default=120,
+        gt=0,
+        description="Controllers share the work through leases in the database; a dead controller's lease "
+        "expires after this and another takes its endpoints.",
+    )
+
     # Monitoring (controller and applications)
     controller_in_serve: bool = Field(
         default=True,

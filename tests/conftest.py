@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 from grafana_proxy.stores.engine import close_stores, open_stores
+from tests.servers import PrivateNats
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 MARIADB_ADMIN_URL = "mysql+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4"
@@ -111,3 +112,51 @@ def sqlite_stores(tmp_path: Path) -> Iterator[Stores]:
         yield opened
     finally:
         close_stores(opened)
+
+
+@pytest.fixture
+def stream_settings() -> Iterator[dict[str, str]]:
+    """Settings of a stream of the test's own on the machine's NATS (JetStream on 127.0.0.1:4222): a
+    unique stream name, subject prefix and consumer, deleted afterwards. NATS down FAILS the test."""
+    import asyncio
+    import socket
+
+    from tests.servers import NATS_START, NATS_URL
+
+    try:
+        socket.create_connection(("127.0.0.1", 4222), timeout=2).close()
+    except OSError as error:
+        pytest.fail(f"NATS is not reachable at {NATS_URL} ({error}).\nStart it with: {NATS_START}", pytrace=False)
+    token = secrets.token_hex(4)
+    settings = {
+        "stream_url": NATS_URL,
+        "stream_name": f"GP_TEST_{token}",
+        "stream_subject_prefix": f"gp-test-{token}",
+        "stream_consumer": f"gp-test-{token}",
+    }
+    yield settings
+
+    async def _delete() -> None:
+        import nats
+        from nats.js.errors import NotFoundError
+
+        client = await nats.connect(NATS_URL, connect_timeout=2)
+        try:
+            await client.jetstream().delete_stream(settings["stream_name"])
+        except NotFoundError:
+            pass
+        finally:
+            await client.close()
+
+    asyncio.run(_delete())
+
+
+@pytest.fixture
+def private_nats(tmp_path: Path) -> Iterator[PrivateNats]:
+    """A nats-server of the test's own (stop and start it for an outage); killed afterwards."""
+    server = PrivateNats(tmp_path / "nats")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
