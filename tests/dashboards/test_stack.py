@@ -19,6 +19,7 @@ from tests.dashboards import contract
 from tests.dashboards.walk import ROOT, load
 
 OUR_IMAGE = "grafana-proxy:local"
+CLUSTER_OURS = {"api-1", "api-2", "ingest", "controller", "cluster-gateway", "cluster-traffic"}
 
 
 def read_yaml(rel: str) -> Any:
@@ -124,7 +125,7 @@ def _environment(svc: dict[str, Any]) -> dict[str, str]:
 def test_our_services_read_only_real_settings(compose: dict[str, Any]) -> None:
     fields = {f"GRAFANA_PROXY_{name.upper()}" for name in Settings.model_fields}
     ours = {k: v for k, v in compose["services"].items() if v.get("image") == OUR_IMAGE}
-    assert set(ours) == {"grafana-proxy", "demo-model", "gateway", "traffic"}
+    assert set(ours) == {"grafana-proxy", "demo-model", "gateway", "traffic", *CLUSTER_OURS}
     for name, svc in ours.items():
         assert svc["command"][0] == "grafana-proxy"
         unknown = {k for k in _environment(svc) if k not in fields}
@@ -217,3 +218,46 @@ def test_one_version_matrix_agreeing_with_the_pinned_stack(compose: dict[str, An
     traffic = compose["services"]["traffic"]["command"]
     seconds = int(traffic[traffic.index("--drift-after") + 1])
     assert f"drift starts after {seconds // 60} minutes" in (ROOT / "docs/grafana.md").read_text(encoding="utf-8")
+
+
+def test_cluster_profile(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    cluster = {name for name, svc in services.items() if svc.get("profiles") == ["cluster"]}
+    assert cluster == CLUSTER_OURS | {"nats", "lb", "grafana-cluster"}
+    # Two api replicas, two ingest processes, two controllers: the same image, each a role.
+    roles = {name: services[name]["command"] for name in ("api-1", "api-2", "ingest", "controller")}
+    assert roles["api-1"] == roles["api-2"] == ["grafana-proxy", "run", "api"]
+    assert roles["ingest"] == ["grafana-proxy", "run", "ingest"]
+    assert roles["controller"] == ["grafana-proxy", "run", "controller"]
+    assert services["ingest"]["deploy"]["replicas"] == services["controller"]["deploy"]["replicas"] == 2
+    # Every process of ours in the cluster publishes to or consumes from the NATS service, with JetStream
+    # and its file storage on, and shares one archive volume.
+    nats = services["nats"]
+    assert "-js" in nats["command"] and "-sd" in nats["command"]
+    for name in CLUSTER_OURS - {"cluster-traffic"}:
+        env = _environment(services[name])
+        assert env["GRAFANA_PROXY_STREAM_URL"] == "nats://nats:4222", name
+        assert env["GRAFANA_PROXY_DB_URL"] == _environment(services["grafana-proxy"])["GRAFANA_PROXY_DB_URL"]
+        assert f"cluster-archive:{env['GRAFANA_PROXY_ARCHIVE_URL']}" in services[name]["volumes"], name
+        assert set(services[name]["depends_on"]) >= {"postgres", "nats"}
+    # The load balancer spreads over exactly the api replicas, on the port they listen on; Grafana reads
+    # through it.
+    conf = (ROOT / "deploy/cluster/nginx.conf").read_text(encoding="utf-8")
+    upstream = re.findall(r"^\s*server (\S+):(\d+)", conf, re.MULTILINE)
+    ports = {_environment(services[name])["GRAFANA_PROXY_PORT"] for name in ("api-1", "api-2")}
+    assert {host for host, _ in upstream} == {"api-1", "api-2"} and {port for _, port in upstream} == ports
+    (listen,) = re.findall(r"^\s*listen (\d+);", conf, re.MULTILINE)
+    assert any(p.endswith(f":{listen}") for p in services["lb"]["ports"])
+    assert "./deploy/cluster/nginx.conf:/etc/nginx/nginx.conf:ro" in services["lb"]["volumes"]
+    grafana = _environment(services["grafana-cluster"])
+    assert grafana["GRAFANA_PROXY_URL"] == f"http://lb:{listen}"
+    assert services["grafana-cluster"]["image"] == services["grafana"]["image"]
+    gateway = services["cluster-gateway"]["command"]
+    traffic = services["cluster-traffic"]["command"]
+    assert traffic[traffic.index("--url") + 1] == f"http://cluster-gateway:{gateway[gateway.index('--port') + 1]}"
+
+    # Nothing of the cluster takes a host port the demo stack uses.
+    def host_ports(names: set[str]) -> set[str]:
+        return {p.split(":")[0] for n in names for p in services[n].get("ports", [])}
+
+    assert not host_ports(cluster) & host_ports(set(services) - cluster)
