@@ -5,7 +5,9 @@ folds (``grafana_proxy.ingest.inbox``)."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import weakref
 from typing import Annotated, Any
 
 import orjson
@@ -20,6 +22,20 @@ from grafana_proxy.ingest.events import InvalidEvent, check_batch
 from grafana_proxy.ingest.inbox import EventSink
 
 router = APIRouter(prefix="/api/v1/projects/{project}", tags=["ingest"])
+
+# One batch check at a time per process. Checks are pure Python, so several in parallel threads only take
+# turns on the GIL with each other and with the event loop: a panel query then waits for several of them
+# instead of one. Queued batches wait on the semaphore without holding the GIL; fsync, which releases
+# it, stays outside. One semaphore per event loop (test servers run one loop each).
+_CHECK_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _check_gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    gate = _CHECK_GATES.get(loop)
+    if gate is None:
+        gate = _CHECK_GATES[loop] = asyncio.Semaphore(1)
+    return gate
 
 
 async def get_sink(runtime: RuntimeDep) -> EventSink:
@@ -62,7 +78,8 @@ async def post_events(project: WritableProject, request: Request, runtime: Runti
     # Parsing and checking a 1,000-event batch is milliseconds of CPU: in the thread pool, so the event
     # loop keeps answering panel queries meanwhile instead of queueing them behind the batch.
     try:
-        accepted = await run_in_threadpool(_checked, project, body, runtime.ingest.ingest_max_batch_events)
+        async with _check_gate():
+            accepted = await run_in_threadpool(_checked, project, body, runtime.ingest.ingest_max_batch_events)
     except InvalidEvent as exc:
         return json_response(
             {
