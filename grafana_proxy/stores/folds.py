@@ -178,7 +178,9 @@ class SqlFoldStore:
 
     def _mark_upsert(self) -> Any:
         def updates(stmt: Any) -> dict[str, Any]:
-            new = lambda name: self.db.excluded(stmt, name)  # noqa: E731
+            def new(name: str) -> Any:
+                return self.db.excluded(stmt, name)
+
             return {
                 "min_start": self._least(_M.c.min_start, new("min_start")),
                 "max_start": self._greatest(_M.c.max_start, new("max_start")),

@@ -8,6 +8,8 @@ Create Date: 2026-12-02
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -17,7 +19,7 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 # NO PAD: "a " != "a", as on the other backends
-_MYSQL = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_nopad_bin"}
+_MYSQL: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_nopad_bin"}
 
 
 def upgrade() -> None:
