@@ -53,6 +53,7 @@ class SqlFoldStore:
         self.db = db
         self._least: Callable[[Any, Any], Any] = func.min if db.dialect == "sqlite" else func.least
         self._greatest: Callable[[Any, Any], Any] = func.max if db.dialect == "sqlite" else func.greatest
+        self._insert_ids_stmt = db.insert_ignore(_R, ("project", "request_id")).returning(_R.c.project, _R.c.request_id)
         self.conflicts = 0  # transactions retried after losing to another one (tests, benchmarks)
 
     def _retrying(self, body: Callable[[], T]) -> T:
@@ -94,11 +95,9 @@ class SqlFoldStore:
     def _insert_ids(self, conn: Connection, first: dict[tuple[str, str], int], now_ms: int) -> set[tuple[str, str]]:
         """Insert the ids not seen yet; return those this transaction inserted (RETURNING lists only them)."""
         rows = [{"project": p, "request_id": r, "position": first[(p, r)], "seen_ms": now_ms} for p, r in sorted(first)]
-        inserted: set[tuple[str, str]] = set()
-        for start in range(0, len(rows), _CHUNK):
-            stmt = self.db.insert_ignore(_R, ("project", "request_id")).values(rows[start : start + _CHUNK])
-            inserted.update((p, r) for p, r in conn.execute(stmt.returning(_R.c.project, _R.c.request_id)))
-        return inserted
+        # Executemany with RETURNING: SQLAlchemy sends multi-row INSERTs ("insertmanyvalues") from one
+        # cached statement; a .values(list) statement was compiled anew per call (~40% of the fold's time).
+        return {(p, r) for p, r in conn.execute(self._insert_ids_stmt, rows)}
 
     def _positions(self, conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
         by_project: dict[str, list[str]] = {}
