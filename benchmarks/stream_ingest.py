@@ -89,9 +89,9 @@ def main() -> None:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
-    print(
+    sys.stdout.write(
         f"workers={args.workers} events={total} batch={args.batch}: {elapsed:.2f} s, "
-        f"{total / elapsed:,.0f} events/s, {cpu:.2f} CPU-s, {total / cpu:,.0f} events per CPU-second"
+        f"{total / elapsed:,.0f} events/s, {cpu:.2f} CPU-s, {total / cpu:,.0f} events per CPU-second\n"
     )
 
 

@@ -125,7 +125,7 @@ def test_database_outage_naks_without_dead_letters(
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        stop.wait(6)  # several deliveries of each message (ingest_max_attempts is 2)
+        stop.wait(4.5)  # several deliveries of each message (ingest_max_attempts is 2)
     finally:
         stop.set()
         thread.join(20)
