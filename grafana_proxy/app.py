@@ -22,7 +22,7 @@ from grafana_proxy.ingest.counter import accepted_in
 from grafana_proxy.ingest.inbox import InboxWriter
 from grafana_proxy.middleware import BodyLimitMiddleware, RequestLogMiddleware
 from grafana_proxy.observability import IngestSnapshot, install_metrics
-from grafana_proxy.observability.status import read_bytes, read_status, status_path
+from grafana_proxy.observability.status import read_bytes, read_ingest_status, status_path
 from grafana_proxy.protocol import infinity, simplejson, simpod
 from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import AuthMode
@@ -85,11 +85,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         return
     writer = await run_in_threadpool(InboxWriter, runtime.ingest.spool_dir, runtime.ingest.spool_segment_bytes, "api")
     runtime.events = writer
-    ingest_status = status_path(runtime.ingest.spool_dir, "ingest")
 
     def snapshot() -> IngestSnapshot:
         # Accepted here; waiting to be folded as the ingest role last reported it.
-        folded = read_status(ingest_status) or {}
+        folded = read_ingest_status(runtime.ingest.spool_dir)
         return IngestSnapshot(
             # Every process sharing the spool directory (this one's live count, the others' count files).
             accepted_events_total=accepted_in(runtime.ingest.spool_dir, {writer.directory: writer.accepted_events}),

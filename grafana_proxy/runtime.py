@@ -21,6 +21,7 @@ from grafana_proxy.observability.models import ModelMetrics
 from grafana_proxy.observability.service import ServiceMetrics
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
+from grafana_proxy.stream.config import StreamConfig
 from grafana_proxy.targets.registry import TargetRegistry, load_registry
 
 if TYPE_CHECKING:
@@ -66,6 +67,11 @@ class Runtime:
             clock=clock,
             owns_stores=owns,
         )
+
+    @cached_property
+    def stream(self) -> StreamConfig:
+        """The event log on NATS JetStream (``enabled`` False: the embedded spool)."""
+        return StreamConfig.from_settings(self.settings)
 
     @cached_property
     def key_verifier(self) -> KeyVerifier:

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import fsspec
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from grafana_proxy.archive.layout import REPLACES_KEY, open_root, write_atomic
 from grafana_proxy.archive.reader import read_table, visible_files
@@ -34,6 +38,22 @@ def _leftovers(fs: fsspec.AbstractFileSystem, directory: str, visible: list[str]
     return [p for p in everything if p not in visible and not p.rsplit("/", 1)[-1].startswith(".")]
 
 
+def drop_duplicate_rows(table: pa.Table) -> pa.Table:
+    """Keep the first of rows with the same (request_id, row): the stream ingest archives a message's
+    events again when it was killed after writing its archive file but before acknowledging it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return table
+    indexed = table.append_column("__index", pa.array(range(table.num_rows), pa.int64()))
+    firsts = indexed.group_by(["request_id", "row"], use_threads=False).aggregate([("__index", "min")])
+    keep = pc.sort_indices(firsts.column("__index_min"))
+    if len(keep) == table.num_rows:
+        return table
+    return table.take(pc.take(firsts.column("__index_min"), keep))
+
+
 def compact(
     url: str,
     project: str | None = None,
@@ -55,6 +75,7 @@ def compact(
         if len(old) < min_files:
             continue
         table = read_table(fs, old, 0, 2**62).sort_by([("timestamp", "ascending"), ("request_id", "ascending")])
+        table = drop_duplicate_rows(table)
         names = [p.rsplit("/", 1)[-1] for p in old]
         target = f"{directory}/part-c{now_ms():015d}.parquet"
         write_atomic(fs, target, table, {REPLACES_KEY: "\n".join(names).encode()})

@@ -12,7 +12,6 @@ import fcntl
 import json
 import logging
 import os
-import sys
 import threading
 import time
 import uuid
@@ -29,9 +28,9 @@ from grafana_proxy.clock import Clock, now_ms
 from grafana_proxy.ingest.config import IngestConfig
 from grafana_proxy.ingest.counter import AcceptedCount, accepted_in
 from grafana_proxy.ingest.dedup import DedupIndex
-from grafana_proxy.ingest.events import parse_batch
 from grafana_proxy.ingest.inbox import InboxImporter, events_record, raw_record
 from grafana_proxy.ingest.poison import PoisonGuard, is_transient, window_points
+from grafana_proxy.ingest.records import decode_record
 from grafana_proxy.ingest.registry import EndpointRegistry
 from grafana_proxy.ingest.spool import Spool, SpoolReader
 from grafana_proxy.ingest.windows import EndpointWindows, Windows
@@ -46,13 +45,6 @@ _FOLD_PAUSE_SECONDS = 0.2
 _GROUP_BYTES = 1 << 20  # spool records folded together, by payload size (~5,000 events)
 _POSITION_BITS = 20  # event position = spool seq << 20 | index in batch (batches are capped far below 2**20)
 _REPLAY_CHECK_SECONDS = 1.0
-
-
-def _events_of(record: Any) -> list[NormalEvent]:
-    """A spool record's events: a raw batch from the events API, or normalised events (gateway, tests)."""
-    if isinstance(record, dict):
-        return parse_batch(record["project"], record["batch"], sys.maxsize)
-    return [NormalEvent.from_json(d) for d in record]
 
 
 class SpoolLocked(RuntimeError):
@@ -199,9 +191,7 @@ class IngestPipeline:
         """The events of spool records that are first occurrences of their request_id, each with its record's
         sequence number. Several records at once: one dedup transaction for all of them."""
         decoded = [
-            (seq, index, event)
-            for seq, payload in records
-            for index, event in enumerate(_events_of(orjson.loads(payload)))
+            (seq, index, event) for seq, payload in records for index, event in enumerate(decode_record(payload))
         ]
         keys = [(e.project, e.request_id, seq << _POSITION_BITS | i) for seq, i, e in decoded]
         firsts = self._dedup.first_occurrences(keys)

@@ -75,6 +75,10 @@ class EndpointRegistry:
         self._error_base[key] = int(bases[self._spool_id])
         self._metrics[key] = metrics
 
+    def forget_record(self, project: str, uid: str) -> None:
+        """Read the record again before the next ``update``: another process may have written it since."""
+        self._metrics.pop((project, uid), None)
+
     def update(self, project: str, uid: str, state: EndpointWindows, live: LiveStats | None) -> None:
         """Write totals and, when a new point was emitted, the live stats onto the record."""
         key = (project, uid)

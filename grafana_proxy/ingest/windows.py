@@ -14,6 +14,7 @@ The state is plain data (``to_json``/``from_json``) so the pipeline can snapshot
 from __future__ import annotations
 
 import bisect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,25 @@ class Bucket:
     latency_n: int = 0
     errors: int = 0  # failed requests
     requests: int = 0  # events, the denominator of error_rate
+
+    def add(self, rows: int, latency: float | None, error: bool) -> None:
+        """Count one event carrying ``rows`` predictions."""
+        self.count += rows
+        self.errors += int(error)
+        self.requests += 1
+        if latency is not None:
+            self.latency_sum += latency * rows
+            self.latency_n += rows
+
+
+def bucket_start(timestamp: int, period_ms: int) -> int:
+    """Start of the period-sized bucket an event time falls in."""
+    return timestamp - timestamp % period_ms
+
+
+def horizon_of(now_ms: int, period_ms: int, lateness_ms: int) -> int:
+    """The newest period end whose point may be written now (older than the allowed lateness)."""
+    return (now_ms - lateness_ms) // period_ms * period_ms
 
 
 @dataclass
@@ -108,23 +128,17 @@ class Windows:
         ep.error_count += int(error)
         ep.first_request = timestamp if ep.first_request is None else min(ep.first_request, timestamp)
         ep.last_request = timestamp if ep.last_request is None else max(ep.last_request, timestamp)
-        start = timestamp - timestamp % self.period_ms
+        start = bucket_start(timestamp, self.period_ms)
         # A bucket older than every point still to be written can no longer change any point.
         if ep.emitted_until is not None and start + WINDOW_1H < ep.emitted_until:
             return ep
-        bucket = ep.buckets.setdefault(start, Bucket())
-        bucket.count += rows
-        bucket.errors += int(error)
-        bucket.requests += 1
-        if latency is not None:
-            bucket.latency_sum += latency * rows
-            bucket.latency_n += rows
+        ep.buckets.setdefault(start, Bucket()).add(rows, latency, error)
         return ep
 
     def emit(self, now_ms: int) -> dict[tuple[str, str], tuple[list[Point], LiveStats | None]]:
         """Points for every period end that is now past the lateness horizon, per endpoint, and the live
         stats of the newest one. Advances the emitted mark and forgets buckets no future point needs."""
-        horizon = (now_ms - self.lateness_ms) // self.period_ms * self.period_ms
+        horizon = horizon_of(now_ms, self.period_ms, self.lateness_ms)
         out: dict[tuple[str, str], tuple[list[Point], LiveStats | None]] = {}
         for key, ep in self.endpoints.items():
             points, live = self._emit_one(ep, horizon)
@@ -133,63 +147,72 @@ class Windows:
         return out
 
     def _emit_one(self, ep: EndpointWindows, horizon: int) -> tuple[list[Point], LiveStats | None]:
-        if not ep.buckets:
-            return [], None
-        starts = sorted(ep.buckets)
-        cum = [(0, 0.0, 0, 0, 0)]
-        for s in starts:
-            b, (c, ls, ln, e, r) = ep.buckets[s], cum[-1]
-            cum.append((c + b.count, ls + b.latency_sum, ln + b.latency_n, e + b.errors, r + b.requests))
-
-        def window(end: int, span: int) -> tuple[int, float, int, int, int]:
-            lo, hi = (
-                bisect.bisect_left(starts, end - span),
-                bisect.bisect_left(starts, end),
-            )
-            a, z = cum[lo], cum[hi]
-            return z[0] - a[0], z[1] - a[1], z[2] - a[2], z[3] - a[3], z[4] - a[4]
-
-        period = self.period_ms
-        t = starts[0] + period if ep.emitted_until is None else ep.emitted_until + period
-        last = min(horizon, starts[-1] + WINDOW_1H + period)  # after an hour of silence every value is 0
-        points: list[Point] = []
-        live: LiveStats | None = None
-        while t <= last:
-            c1h, lsum1h, ln1h, _, _ = window(t, WINDOW_1H)
-            if c1h == 0 and window(t - period, WINDOW_1H)[0] == 0:
-                # Nothing within the hour before t (and the zeros were written already): jump to the next
-                # bucket instead of writing zeros through every silent period.
-                nxt = bisect.bisect_left(starts, t)
-                if nxt >= len(starts):
-                    break
-                t = starts[nxt] + period
-                continue
-            c5, lsum5, ln5, errors5, requests5 = window(t, WINDOW_5M)
-            errors = window(t, period)[3]
-            live = LiveStats(
-                predictions_count_5m=float(c5),
-                predictions_count_1h=float(c1h),
-                predictions_per_second=c5 / 300.0,
-                latency_avg_5m=lsum5 / ln5 if ln5 else None,
-                latency_avg_1h=lsum1h / ln1h if ln1h else None,
-                error_rate=errors5 / requests5 if requests5 else None,
-            )
-            points.extend(
-                Point(name, t, value)
-                for name, value in (
-                    (v.PREDICTIONS_COUNT_5M, live.predictions_count_5m),
-                    (v.PREDICTIONS_COUNT_1H, live.predictions_count_1h),
-                    (v.PREDICTIONS_PER_SECOND, live.predictions_per_second),
-                    (v.LATENCY_AVG_5M, live.latency_avg_5m),
-                    (v.LATENCY_AVG_1H, live.latency_avg_1h),
-                    (v.ERROR_COUNT, float(errors)),
-                    (v.ERROR_RATE, live.error_rate),
-                )
-                if value is not None
-            )
-            ep.emitted_until = t
-            t += period
+        points, live, ep.emitted_until = emit_points(ep.buckets, ep.emitted_until, horizon, self.period_ms)
         if ep.emitted_until is not None:
-            for s in [s for s in starts if s + WINDOW_1H < ep.emitted_until]:
+            for s in [s for s in ep.buckets if s + WINDOW_1H < ep.emitted_until]:
                 del ep.buckets[s]
         return points, live
+
+
+def emit_points(
+    buckets: Mapping[int, Bucket], emitted_until: int | None, horizon: int, period: int
+) -> tuple[list[Point], LiveStats | None, int | None]:
+    """The points of every period end after ``emitted_until`` up to ``horizon`` from an endpoint's buckets
+    (keyed by start), the live stats of the newest one and the new emitted mark. Buckets whose start is
+    more than an hour before the new mark can no longer change a point: the caller may forget them."""
+    if not buckets:
+        return [], None, emitted_until
+    starts = sorted(buckets)
+    cum = [(0, 0.0, 0, 0, 0)]
+    for s in starts:
+        b, (c, ls, ln, e, r) = buckets[s], cum[-1]
+        cum.append((c + b.count, ls + b.latency_sum, ln + b.latency_n, e + b.errors, r + b.requests))
+
+    def window(end: int, span: int) -> tuple[int, float, int, int, int]:
+        lo, hi = (
+            bisect.bisect_left(starts, end - span),
+            bisect.bisect_left(starts, end),
+        )
+        a, z = cum[lo], cum[hi]
+        return z[0] - a[0], z[1] - a[1], z[2] - a[2], z[3] - a[3], z[4] - a[4]
+
+    t = starts[0] + period if emitted_until is None else emitted_until + period
+    last = min(horizon, starts[-1] + WINDOW_1H + period)  # after an hour of silence every value is 0
+    points: list[Point] = []
+    live: LiveStats | None = None
+    while t <= last:
+        c1h, lsum1h, ln1h, _, _ = window(t, WINDOW_1H)
+        if c1h == 0 and window(t - period, WINDOW_1H)[0] == 0:
+            # Nothing within the hour before t (and the zeros were written already): jump to the next
+            # bucket instead of writing zeros through every silent period.
+            nxt = bisect.bisect_left(starts, t)
+            if nxt >= len(starts):
+                break
+            t = starts[nxt] + period
+            continue
+        c5, lsum5, ln5, errors5, requests5 = window(t, WINDOW_5M)
+        errors = window(t, period)[3]
+        live = LiveStats(
+            predictions_count_5m=float(c5),
+            predictions_count_1h=float(c1h),
+            predictions_per_second=c5 / 300.0,
+            latency_avg_5m=lsum5 / ln5 if ln5 else None,
+            latency_avg_1h=lsum1h / ln1h if ln1h else None,
+            error_rate=errors5 / requests5 if requests5 else None,
+        )
+        points.extend(
+            Point(name, t, value)
+            for name, value in (
+                (v.PREDICTIONS_COUNT_5M, live.predictions_count_5m),
+                (v.PREDICTIONS_COUNT_1H, live.predictions_count_1h),
+                (v.PREDICTIONS_PER_SECOND, live.predictions_per_second),
+                (v.LATENCY_AVG_5M, live.latency_avg_5m),
+                (v.LATENCY_AVG_1H, live.latency_avg_1h),
+                (v.ERROR_COUNT, float(errors)),
+                (v.ERROR_RATE, live.error_rate),
+            )
+            if value is not None
+        )
+        emitted_until = t
+        t += period
+    return points, live, emitted_until

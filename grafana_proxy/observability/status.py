@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,25 @@ def read_status(path: Path) -> dict[str, Any] | None:
     except (FileNotFoundError, orjson.JSONDecodeError):
         return None
     return data
+
+
+# A stream-ingest worker's file older than this belongs to a process that is gone (killed, machine lost).
+STALE_WORKER_SECONDS = 30.0
+
+
+def read_ingest_status(spool_dir: Path) -> dict[str, int]:
+    """The ingest role's report: the spool fold's ``ingest.json``, plus one ``ingest-<worker>.json`` per
+    stream-ingest process. Dead-lettered counts add up; the backlog is the stream consumer's (the same
+    number in every worker's file: the largest recent one is the freshest)."""
+    folded = read_status(status_path(spool_dir, "ingest")) or {}
+    backlog = int(folded.get("backlog_records", 0))
+    dead = int(folded.get("dead_lettered_total", 0))
+    directory = status_path(spool_dir, "ingest").parent
+    now = time.time()
+    for path in sorted(directory.glob("ingest-*.json")) if directory.is_dir() else []:
+        worker = read_status(path)
+        if worker is None or now - float(worker.get("written_at", 0)) > STALE_WORKER_SECONDS:
+            continue
+        backlog = max(backlog, int(worker.get("backlog_records", 0)))
+        dead += int(worker.get("dead_lettered_total", 0))
+    return {"backlog_records": backlog, "dead_lettered_total": dead}

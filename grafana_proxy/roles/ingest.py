@@ -24,7 +24,11 @@ def open_ingest(runtime: Runtime) -> IngestPipeline:
 
 
 def run_ingest(runtime: Runtime, stop: threading.Event) -> None:
-    """Fold until ``stop`` is set, then fold what is left and flush the archive."""
+    """Fold until ``stop`` is set, then fold what is left and flush the archive. With ``stream_url`` set,
+    consume the JetStream stream instead (several such processes may run at once, on several machines)."""
+    if runtime.stream.enabled:
+        run_stream_ingest(runtime, stop)
+        return
     pipeline = open_ingest(runtime)
     status = status_path(runtime.ingest.spool_dir, "ingest")
     pipeline.start()
@@ -40,3 +44,18 @@ def run_ingest(runtime: Runtime, stop: threading.Event) -> None:
 def _status(pipeline: IngestPipeline) -> dict[str, int]:
     """What the api role's /metrics reports of this process."""
     return {"backlog_records": pipeline.backlog_records(), "dead_lettered_total": pipeline.dead_lettered()}
+
+
+def run_stream_ingest(runtime: Runtime, stop: threading.Event) -> None:
+    """One of the stream's ingest workers; its status file is its own (several workers share a data dir)."""
+    from grafana_proxy.stream.consumer import StreamWorker
+
+    worker = StreamWorker(
+        runtime.stream,
+        runtime.ingest,
+        runtime.stores,
+        status_path(runtime.ingest.spool_dir, "ingest").parent,
+        runtime.clock,
+    )
+    log.info("ingest: consuming JetStream stream %s at %s", runtime.stream.stream_name, runtime.stream.stream_url)
+    worker.run(stop)

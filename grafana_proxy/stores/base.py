@@ -259,6 +259,75 @@ class DeadLetterStore(Protocol):
 
 
 @dataclass(frozen=True)
+class FoldItem:
+    """One event as the stream fold counts it: its idempotency key and position (stream sequence << 20 |
+    index in the message), and what it adds to its endpoint's window bucket and totals."""
+
+    project: str
+    request_id: str
+    position: int
+    endpoint_uid: str
+    timestamp: int
+    bucket_start: int
+    count: int
+    latency_sum: float
+    latency_n: int
+    errors: int
+
+
+@dataclass(frozen=True)
+class FoldOutcome:
+    """Per item of a fold: ``fresh`` = counted by this fold (the request id's first occurrence);
+    ``own`` = the id's first occurrence is at this item's position, now or in an earlier delivery of the
+    same message (whose effects outside the database, such as the archive, may need redoing)."""
+
+    fresh: list[bool]
+    own: list[bool]
+
+
+@dataclass(frozen=True)
+class WindowMark:
+    """An endpoint's emission mark and stream totals, claimed by one process for emitting."""
+
+    project: str
+    endpoint_uid: str
+    emitted_until: int | None
+    error_count: int
+    first_request: int
+    last_request: int
+    version: int
+
+
+BucketValues = tuple[int, float, int, int, int]  # count, latency_sum, latency_n, errors, requests
+
+
+class FoldStore(Protocol):
+    """The stream fold's shared state: request ids seen, window buckets and marks, written by several
+    ingest processes at once."""
+
+    def fold(self, items: Sequence[FoldItem], now_ms: int) -> FoldOutcome:
+        """In one transaction: record the items' request ids and add the first occurrences to their
+        buckets and endpoint totals. Safe against concurrent folds of overlapping ids (each id counts once);
+        lock conflicts are retried."""
+
+    def claim(
+        self, owner: str, now_ms: int, horizon: int, period_ms: int, span_ms: int, lease_ms: int, limit: int
+    ) -> list[WindowMark]:
+        """Claim (for ``lease_ms``) endpoints with points due up to ``horizon`` or totals newer than their
+        record, skipping those another process holds."""
+
+    def buckets(self, project: str, endpoint_uid: str) -> dict[int, BucketValues]:
+        """The endpoint's buckets by start."""
+
+    def release(self, owner: str, mark: WindowMark, emitted_until: int | None, prune_before: int | None) -> bool:
+        """Store the new mark, note the totals written, drop buckets older than ``prune_before``, end the
+        claim; False when the claim was lost (expired and taken by another process)."""
+
+    def prune(self, older_than_ms: int) -> int:
+        """Forget request ids first seen before this time."""
+
+
+@dataclass(frozen=True)
 class Stores:
     """Everything the service reads and writes, opened from one database URL."""
 
@@ -273,6 +342,8 @@ class Stores:
     monitoring: MonitoringStore
 
     dead_letters: DeadLetterStore
+
+    folds: FoldStore
 
     def close(self) -> None:
         """Release connections; an implementation that holds some overrides this."""

@@ -146,6 +146,7 @@ def open_stores(settings: Settings) -> SqlStores:
     from grafana_proxy.stores.artifacts import SqlArtifactStore
     from grafana_proxy.stores.deadletters import SqlDeadLetterStore
     from grafana_proxy.stores.endpoints import SqlEndpointStore
+    from grafana_proxy.stores.folds import SqlFoldStore
     from grafana_proxy.stores.ground_truth import SqlGroundTruthStore, SqlScheduleStore
     from grafana_proxy.stores.keys import SqlKeyStore
     from grafana_proxy.stores.monitoring import SqlMonitoringStore
@@ -171,6 +172,7 @@ def open_stores(settings: Settings) -> SqlStores:
         dead_letters=SqlDeadLetterStore(db),
         monitoring=SqlMonitoringStore(db),
         artifacts=SqlArtifactStore(db),
+        folds=SqlFoldStore(db),
         engine=engine,
     )
 

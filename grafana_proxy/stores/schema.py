@@ -324,3 +324,61 @@ artifacts = Table(
     mysql_charset=MYSQL_CHARSET,
     mysql_collate=MYSQL_COLLATE,
 )
+
+# -- the stream fold (NATS JetStream): several ingest processes fold one stream into these tables ----------
+
+# Idempotency on request_id across processes: a request id's first occurrence is the only one folded.
+# ``position`` is where it was first seen (stream sequence << 20 | index in the message), so a message
+# delivered again after a crash recognises its own events (to archive them again) without folding them twice.
+request_ids = Table(
+    "request_ids",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("request_id", String(NAME_LEN), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("seen_ms", BigInteger, nullable=False),
+    Index("ix_request_ids_seen", "seen_ms"),
+    sqlite_with_rowid=False,
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+# Stream-window buckets (grafana_proxy.ingest.windows.Bucket) per endpoint and period start, added to by
+# every ingest process (additive upserts), read by the one that emits the endpoint's points.
+window_buckets = Table(
+    "window_buckets",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("endpoint_uid", String(UID_LEN), primary_key=True),
+    Column("start_ms", BigInteger, primary_key=True, autoincrement=False),
+    Column("count", BigInteger, nullable=False),
+    Column("latency_sum", Double, nullable=False),
+    Column("latency_n", BigInteger, nullable=False),
+    Column("errors", BigInteger, nullable=False),
+    Column("requests", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
+# Per endpoint: the newest period end whose points were written, the stream's totals for the endpoint
+# record, ``version`` (bumped by every fold) against ``written_version`` (what the record holds), and the
+# claim of the process emitting it now (``claimed_by`` until ``claimed_until``).
+window_marks = Table(
+    "window_marks",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("endpoint_uid", String(UID_LEN), primary_key=True),
+    Column("emitted_until", BigInteger),
+    Column("min_start", BigInteger, nullable=False),
+    Column("max_start", BigInteger, nullable=False),
+    Column("error_count", BigInteger, nullable=False),
+    Column("first_request", BigInteger, nullable=False),
+    Column("last_request", BigInteger, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("written_version", BigInteger, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", BigInteger),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)

@@ -135,3 +135,19 @@ def test_rows_to_table_types() -> None:
     types = {f.name: str(f.type) for f in table.schema}
     assert types["feature.n"] == "double" and types["feature.b"] == "double" and types["feature.s"] == "string"
     assert table.column("prediction").to_pylist() == [None] and table.column("error").to_pylist() == ["boom"]
+
+
+def test_compaction_drops_rows_two_stream_writers_archived_twice(tmp_path: Path) -> None:
+    """A stream-ingest process killed between its archive flush and its ack: another process archives the
+    same events again under its own file name; compaction keeps one copy of each (request_id, row)."""
+    url = str(tmp_path / "a")
+    events = [_event(i, T0 + i) for i in range(4)]
+    for writer in ("host-1-aaa", "host-2-bbb"):
+        buffer = ArchiveBuffer(url, writer)
+        for event in events[:3] if writer.startswith("host-1") else events[1:]:
+            buffer.add(7, event)
+        buffer.flush()
+    assert len(read_window(url, "p", "ep", T0, T0 + 10)) == 6
+    compact(url, min_age_seconds=0)
+    frame = read_window(url, "p", "ep", T0, T0 + 10)
+    assert frame["request_id"].tolist() == ["r0", "r1", "r2", "r3"]
