@@ -230,8 +230,8 @@ class JetStreamSink:
             why = f"{why}; {self._problem}"
         return (
             f"the event stream (NATS JetStream at {self._config.stream_url}, stream {self._config.stream_name}) "
-            f"did not take the batch ({why}). Nothing of it was accepted: check that NATS is running and "
-            "reachable, then send the batch again (re-sending the same request ids is harmless)"
+            f"did not acknowledge the batch ({why}), so it is not accepted: check that NATS is running and "
+            "reachable from this process, then send the batch again (re-sending the same request ids is harmless)"
         )
 
     async def _publish(self, messages: list[Message], deadline: float) -> int:
