@@ -28,6 +28,7 @@ import orjson
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
+from nats.errors import OutboundBufferLimitError
 from nats.js.errors import NoStreamResponseError
 
 from grafana_proxy.ingest.events import request_ids
@@ -77,7 +78,9 @@ class JetStreamSink:
         self._timeout = config.stream_publish_timeout_seconds
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"nats-{name}", daemon=True)
-        self._ready = asyncio.Event()  # set once connected and the stream is ensured
+        # Set while connected with the stream ensured: publishing waits for it (within its timeout)
+        # instead of buffering in the client, so a batch answered 503 is not sent later behind our back.
+        self._usable = asyncio.Event()
         self._nc: NATS | None = None
         self._js: JetStreamContext | None = None
         self._connector: Any = None
@@ -108,6 +111,7 @@ class JetStreamSink:
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected,
+                    pending_size=0,  # no buffering while disconnected: publish fails, and we wait
                 )
                 break
             except StreamUnavailable as error:
@@ -130,7 +134,9 @@ class JetStreamSink:
             await asyncio.sleep(RETRY_SECONDS)
         self._max_payload = nc.max_payload or DEFAULT_MAX_PAYLOAD
         self._js = js
-        self._ready.set()
+        self._problem = "reconnecting to NATS"
+        if nc.is_connected:
+            self._usable.set()
         log.info("publishing accepted events to JetStream stream %s at %s", self._config.stream_name, nc.connected_url)
 
     async def _on_error(self, error: Exception) -> None:
@@ -138,6 +144,8 @@ class JetStreamSink:
         log.debug("NATS: %s", error or type(error).__name__)
 
     async def _on_disconnected(self) -> None:
+        self._usable.clear()
+        self._problem = "lost the connection to NATS; reconnecting"
         if not self._closed:
             log.warning(
                 "lost the connection to NATS at %s; reconnecting (events are refused with 503 meanwhile)",
@@ -148,6 +156,8 @@ class JetStreamSink:
         if self._nc is not None:
             self._max_payload = self._nc.max_payload or DEFAULT_MAX_PAYLOAD
             log.info("reconnected to NATS at %s", self._nc.connected_url)
+        if self._js is not None:  # else the first connection is still ensuring the stream
+            self._usable.set()
 
     def close(self) -> None:
         """Close the connection (what JetStream acknowledged is in the stream) and stop the loop."""
@@ -226,7 +236,7 @@ class JetStreamSink:
             self.publish_failures += 1
 
     def _unavailable(self, why: str) -> str:
-        if not self._ready.is_set():
+        if not self._usable.is_set():
             why = f"{why}; {self._problem}"
         return (
             f"the event stream (NATS JetStream at {self._config.stream_url}, stream {self._config.stream_name}) "
@@ -235,10 +245,9 @@ class JetStreamSink:
         )
 
     async def _publish(self, messages: list[Message], deadline: float) -> int:
-        if not self._ready.is_set():
-            await asyncio.wait_for(self._ready.wait(), max(0.0, deadline - time.monotonic()))
+        await asyncio.wait_for(self._usable.wait(), max(0.0, deadline - time.monotonic()))
         js = self._js
-        assert js is not None  # set before _ready
+        assert js is not None  # set before _usable
         acks = await asyncio.gather(*(self._publish_one(js, message, deadline) for message in messages))
         return acks[-1].seq
 
@@ -253,16 +262,22 @@ class JetStreamSink:
             return await self._js_publish(js, message, deadline)
 
     async def _js_publish(self, js: JetStreamContext, message: Message, deadline: float) -> PubAck:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        return await js.publish(
-            message.subject,
-            message.payload,
-            timeout=remaining,
-            stream=self._config.stream_name,  # refused by NATS if another stream took the subject
-            headers={"Nats-Msg-Id": message.msg_id},
-        )
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            await asyncio.wait_for(self._usable.wait(), remaining)
+            try:
+                return await js.publish(
+                    message.subject,
+                    message.payload,
+                    timeout=max(0.001, deadline - time.monotonic()),
+                    stream=self._config.stream_name,  # refused by NATS if another stream took the subject
+                    headers={"Nats-Msg-Id": message.msg_id},
+                )
+            except OutboundBufferLimitError:
+                # Disconnected a moment ago (the callback clearing _usable has not run yet): wait for it.
+                await asyncio.sleep(0.05)
 
 
 def _raw_batch_id(project: str, batch: bytes, record: bytes) -> str:
