@@ -26,9 +26,9 @@ from typing import Any, TypeVar
 
 import orjson
 from nats.aio.client import Client as NATS
+from nats.errors import OutboundBufferLimitError
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from nats.errors import OutboundBufferLimitError
 from nats.js.errors import NoStreamResponseError
 
 from grafana_proxy.ingest.events import request_ids
