@@ -19,7 +19,7 @@ from grafana_proxy.deps import RuntimeDep, runtime_of
 from grafana_proxy.errors import error_response, json_response
 from grafana_proxy.handlers import install_error_handlers
 from grafana_proxy.ingest.counter import accepted_in
-from grafana_proxy.ingest.inbox import InboxWriter
+from grafana_proxy.ingest.inbox import InboxWriter, OwnedSink
 from grafana_proxy.middleware import BodyLimitMiddleware, RequestLogMiddleware
 from grafana_proxy.observability import IngestSnapshot, install_metrics
 from grafana_proxy.observability.status import read_bytes, read_ingest_status, status_path
@@ -77,23 +77,23 @@ def create_app(runtime: Runtime) -> FastAPI:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Accept events into this process's inbox (the ingest role folds it), unless the runtime already
-    has somewhere to put them (a test folding in the same process)."""
+    """Accept events into this process's sink (an inbox the ingest role folds, or the JetStream stream),
+    unless the runtime already has somewhere to put them (a test folding in the same process)."""
     runtime = runtime_of(app)
     if runtime.events is not None:
         yield
         return
-    writer = await run_in_threadpool(InboxWriter, runtime.ingest.spool_dir, runtime.ingest.spool_segment_bytes, "api")
-    runtime.events = writer
+    sink = await run_in_threadpool(runtime.open_event_sink, "api")
+    runtime.events = sink
 
     def snapshot() -> IngestSnapshot:
         # Accepted here; waiting to be folded as the ingest role last reported it.
         folded = read_ingest_status(runtime.ingest.spool_dir)
         return IngestSnapshot(
-            # Every process sharing the spool directory (this one's live count, the others' count files).
-            accepted_events_total=accepted_in(runtime.ingest.spool_dir, {writer.directory: writer.accepted_events}),
+            accepted_events_total=_accepted(runtime, sink),
             backlog_records=int(folded.get("backlog_records", 0)),
             dead_lettered_total=int(folded.get("dead_lettered_total", 0)),
+            publish_failures_total=getattr(sink, "publish_failures", None),
         )
 
     runtime.metrics.set_ingest_provider(snapshot)
@@ -105,7 +105,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.metrics.set_controller_source(None)
         runtime.metrics.set_ingest_provider(None)
         runtime.events = None
-        writer.close()
+        await run_in_threadpool(sink.close)
+
+
+def _accepted(runtime: Runtime, sink: OwnedSink) -> int:
+    """Events accepted: with the spool, by every process sharing the spool directory (this one's live
+    count, the others' count files); with the stream, what this process published."""
+    if isinstance(sink, InboxWriter):
+        return accepted_in(runtime.ingest.spool_dir, {sink.directory: sink.accepted_events})
+    return sink.accepted_events
 
 
 def _add_health(app: FastAPI) -> None:

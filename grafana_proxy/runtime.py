@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from grafana_proxy.clock import Clock, now_ms
 from grafana_proxy.gateway.config import GatewayConfig
 from grafana_proxy.ingest.config import IngestConfig
-from grafana_proxy.ingest.inbox import EventSink
+from grafana_proxy.ingest.inbox import EventSink, InboxWriter, OwnedSink
 from grafana_proxy.observability.models import ModelMetrics
 from grafana_proxy.observability.service import ServiceMetrics
 from grafana_proxy.settings import Settings
@@ -72,6 +72,18 @@ class Runtime:
     def stream(self) -> StreamConfig:
         """The event log on NATS JetStream (``enabled`` False: the embedded spool)."""
         return StreamConfig.from_settings(self.settings)
+
+    def open_event_sink(self, name: str) -> OwnedSink:
+        """Where this process puts the events it accepts (the api role, a gateway): a JetStream
+        publisher when ``stream_url`` is set (connecting in the background: NATS down at start only makes
+        publishing fail until it is back), else an inbox of its own in the spool directory. Blocking."""
+        if self.stream.enabled:
+            from grafana_proxy.stream.publisher import JetStreamSink  # loads nats-py: stream mode only
+
+            sink = JetStreamSink(self.stream, name)
+            sink.start()
+            return sink
+        return InboxWriter(self.ingest.spool_dir, self.ingest.spool_segment_bytes, name)
 
     @cached_property
     def key_verifier(self) -> KeyVerifier:

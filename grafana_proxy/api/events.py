@@ -1,7 +1,7 @@
 """``POST /api/v1/projects/{project}/events``: inference events in, 2xx only once the batch is durable.
 
 Batches go to the runtime's event sink: in the api role, this process's inbox, which the ingest role
-folds (``grafana_proxy.ingest.inbox``)."""
+folds (``grafana_proxy.ingest.inbox``), or the JetStream stream (``grafana_proxy.stream.publisher``)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from starlette.concurrency import run_in_threadpool
 from grafana_proxy.auth import WritableProject
 from grafana_proxy.deps import RuntimeDep
 from grafana_proxy.errors import ApiError, json_response
-from grafana_proxy.ingest.events import InvalidEvent, check_batch
-from grafana_proxy.ingest.inbox import EventSink
+from grafana_proxy.ingest.events import InvalidEvent, check_batch, request_ids
+from grafana_proxy.ingest.inbox import EventSink, batch_id_of
+from grafana_proxy.stream.errors import EventTooLarge, StreamUnavailable
 
 router = APIRouter(prefix="/api/v1/projects/{project}", tags=["ingest"])
 
@@ -55,13 +56,15 @@ def spool_error(where: object, exc: OSError) -> ApiError:
     return ApiError(503, f"cannot write the event spool in {where} ({reason}): fix the data directory, then retry")
 
 
-def _checked(project: str, body: bytes, max_events: int) -> int:
-    """The number of events in a valid body; raises ``InvalidEvent`` naming the first bad one."""
+def _checked(project: str, body: bytes, max_events: int) -> tuple[int, str]:
+    """The number of events in a valid body and the batch's id (project and request ids, so a re-sent
+    batch has the same); raises ``InvalidEvent`` naming the first bad event."""
     try:
         payload: Any = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"body is not valid JSON: {exc}", "invalid JSON") from None
-    return check_batch(project, payload, max_events)
+    count = check_batch(project, payload, max_events)
+    return count, batch_id_of(project, request_ids(payload))
 
 
 @router.post(
@@ -79,7 +82,9 @@ async def post_events(project: WritableProject, request: Request, runtime: Runti
     # loop keeps answering panel queries meanwhile instead of queueing them behind the batch.
     try:
         async with _check_gate():
-            accepted = await run_in_threadpool(_checked, project, body, runtime.ingest.ingest_max_batch_events)
+            accepted, batch_id = await run_in_threadpool(
+                _checked, project, body, runtime.ingest.ingest_max_batch_events
+            )
     except InvalidEvent as exc:
         return json_response(
             {
@@ -90,11 +95,16 @@ async def post_events(project: WritableProject, request: Request, runtime: Runti
             },
             400,
         )
-    # fsync is blocking: keep it off the event loop. Concurrent requests share one fsync (group commit), and
-    # the batch is spooled as the bytes the client sent: the pipeline normalises it when it folds it.
+    # fsync (or JetStream's acknowledgement) is blocking: keep it off the event loop. Concurrent requests
+    # share one fsync (group commit), and the batch is kept as the bytes the client sent: the pipeline
+    # normalises it when it folds it.
     try:
         if accepted:
-            await run_in_threadpool(sink.submit_raw, project, body, accepted)
+            await run_in_threadpool(sink.submit_raw, project, body, accepted, batch_id)
     except OSError as exc:
         raise spool_error(runtime.ingest.spool_dir, exc) from None
+    except StreamUnavailable as exc:
+        raise ApiError(503, str(exc), "stream unavailable") from None
+    except EventTooLarge as exc:
+        raise ApiError(413, str(exc), "event too large") from None
     return json_response({"accepted": accepted, "durable": True}, 202)

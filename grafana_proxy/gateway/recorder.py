@@ -2,7 +2,8 @@
 
 A call is put on a bounded in-memory queue (no parsing, no I/O on the request path); a background task drains
 it in batches, turns calls into events and hands them to the durable spool, then writes the audit-table rows.
-When the queue is full the call is spooled synchronously instead — slower for that request, never lost."""
+When the queue is full the call is spooled synchronously instead — slower for that request, never lost; if
+the sink refuses it then too (the event stream down), the request waits for room in the queue."""
 
 from __future__ import annotations
 
@@ -142,7 +143,13 @@ class CallRecorder:
             self._queue.put_nowait(call)
         except asyncio.QueueFull:
             self.spooled_inline += 1
-            await run_in_threadpool(self._persist, [call])
+            try:
+                await run_in_threadpool(self._persist, [call])
+            except Exception:
+                # The sink refuses (the event stream down, the disk full): wait for room in the queue,
+                # which the drain frees once the sink takes batches again, rather than drop the call.
+                log.warning("could not record a gateway call inline; waiting for room in the queue")
+                await self._queue.put(call)
 
     async def _drain(self) -> None:
         while True:
@@ -157,7 +164,8 @@ class CallRecorder:
                     await run_in_threadpool(self._persist, batch)
                     break
                 except Exception:
-                    # Disk full or similar: keep the batch and retry; record() spools inline meanwhile.
+                    # Disk full, the event stream down: keep the batch and retry (a re-published batch has the
+                    # same id, so JetStream drops a copy it already took); record() spools inline meanwhile.
                     log.exception("could not spool %d gateway calls; retrying", len(batch))
                     await asyncio.sleep(1.0)
             for _ in batch:

@@ -1,4 +1,5 @@
-"""Assembling and running a gateway: its inbox (the ingest role folds it), the audit table, the proxy app.
+"""Assembling and running a gateway: its event sink (an inbox the ingest role folds, or the JetStream
+stream), the audit table, the proxy app.
 
 ``build_gateway`` gives the app and its stop function so the gateway can also run inside another
 process (tests); ``run_gateway`` is the ``grafana-proxy gateway`` process around it (a role of the demo)."""
@@ -15,7 +16,7 @@ import uvicorn
 from grafana_proxy.gateway.proxy import GatewayApp, GatewayOptions, create_gateway_app
 from grafana_proxy.gateway.recorder import CallRecorder
 from grafana_proxy.gateway.table import CallTable
-from grafana_proxy.ingest.inbox import InboxWriter
+from grafana_proxy.ingest.inbox import OwnedSink
 from grafana_proxy.runtime import Runtime
 
 
@@ -28,8 +29,8 @@ def function_name(service_url: str) -> str:
 @dataclass
 class Gateway:
     app: GatewayApp
-    inbox: InboxWriter
-    stop: Callable[[], None]  # idempotent: closes the inbox and the audit table (runs at lifespan end too)
+    sink: OwnedSink
+    stop: Callable[[], None]  # idempotent: closes the sink and the audit table (runs at lifespan end too)
 
 
 def build_gateway(
@@ -42,14 +43,15 @@ def build_gateway(
     model: str | None = None,
     on_stop: Callable[[], None] | None = None,
 ) -> Gateway:
-    """A gateway recording calls durably into its own inbox, which the ingest role folds into the stores.
+    """A gateway recording calls durably into its own sink (``Runtime.open_event_sink``), from which the
+    ingest role folds them into the stores.
     ``on_stop`` runs last in ``stop`` (e.g. closing a runtime it owns)."""
     config = runtime.gateway
-    inbox = InboxWriter(runtime.ingest.spool_dir, runtime.ingest.spool_segment_bytes, "gateway")
+    sink = runtime.open_event_sink("gateway")
     try:
         call_table = CallTable(table_db_url or runtime.settings.database_url, table) if table else None
     except BaseException:
-        inbox.close()
+        sink.close()
         raise
     stopped = False
 
@@ -59,7 +61,7 @@ def build_gateway(
             return
         stopped = True
         try:
-            inbox.close()  # what it holds stays for the ingest role
+            sink.close()  # what it made durable stays for the ingest role
         finally:
             if call_table is not None:
                 call_table.close()
@@ -67,7 +69,7 @@ def build_gateway(
                 on_stop()
 
     recorder = CallRecorder(
-        inbox, project, function or function_name(service_url), model, config.gateway_queue_size, call_table
+        sink, project, function or function_name(service_url), model, config.gateway_queue_size, call_table
     )
     options = GatewayOptions(
         service_url=service_url,
@@ -75,7 +77,7 @@ def build_gateway(
         read_timeout=config.gateway_read_timeout,
         max_connections=config.gateway_max_connections,
     )
-    return Gateway(create_gateway_app(options, recorder, on_stop=stop), inbox, stop)
+    return Gateway(create_gateway_app(options, recorder, on_stop=stop), sink, stop)
 
 
 def run_gateway(

@@ -255,6 +255,13 @@ def check_batch(project: str, body: Any, max_events: int) -> int:
     return len(items)
 
 
+def request_ids(body: Any) -> list[str]:
+    """The request ids of a batch ``check_batch`` accepted, in order (each of its events is then an object
+    with a string ``request_id``): what names the batch in a log that drops re-sent batches."""
+    items: list[dict[str, Any]] = body["events"] if isinstance(body, dict) else body
+    return [item["request_id"] for item in items]
+
+
 def parse_batch(project: str, body: Any, max_events: int) -> list[NormalEvent]:
     """Validate a whole batch (a JSON list, or ``{"events": [...]}``); raise ``InvalidEvent`` for the first
     bad one so nothing of a bad batch is stored."""

@@ -17,6 +17,7 @@ This module imports nothing heavier than the standard library and orjson: the ap
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import shutil
@@ -45,8 +46,25 @@ class EventSink(Protocol):
     def submit(self, events: Sequence[NormalEvent]) -> int:
         """Make normalised events durable; blocking (fsync)."""
 
-    def submit_raw(self, project: str, batch: bytes, count: int = 0) -> int:
-        """Make a raw batch durable (see ``raw_record``); blocking (fsync)."""
+    def submit_raw(self, project: str, batch: bytes, count: int = 0, batch_id: str | None = None) -> int:
+        """Make a raw batch durable (see ``raw_record``); blocking (fsync). ``batch_id`` (see ``batch_id_of``)
+        lets a log with a duplicate window drop a re-sent batch; a spool has none and ignores it."""
+
+
+class OwnedSink(EventSink, Protocol):
+    """A sink a process opened for itself (``Runtime.open_event_sink``): an inbox, or a JetStream
+    publisher. It counts the events it made durable (for /metrics) and is closed when the process stops."""
+
+    accepted_events: int
+
+    def close(self) -> None:
+        """Stop accepting; what was accepted stays durable."""
+
+
+def batch_id_of(project: str, request_ids: Sequence[str]) -> str:
+    """The identity of a batch: a digest of its project and request ids in order, so the same batch sent
+    again (a client retry) has the same id however its JSON is laid out."""
+    return hashlib.sha256(orjson.dumps([project, request_ids])).hexdigest()
 
 
 def raw_record(project: str, batch: bytes) -> bytes:
@@ -101,7 +119,7 @@ class InboxWriter:
         self._accepted(len(events))
         return seq
 
-    def submit_raw(self, project: str, batch: bytes, count: int = 0) -> int:
+    def submit_raw(self, project: str, batch: bytes, count: int = 0, batch_id: str | None = None) -> int:
         seq = self.spool.append(raw_record(project, batch))
         self._accepted(count)
         return seq

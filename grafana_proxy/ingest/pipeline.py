@@ -136,7 +136,7 @@ class IngestPipeline:
         self._wake.set()
         return seq
 
-    def submit_raw(self, project: str, batch: bytes, count: int = 0) -> int:
+    def submit_raw(self, project: str, batch: bytes, count: int = 0, batch_id: str | None = None) -> int:
         """Make a batch durable as the client sent it (see ``raw_record``)."""
         seq = self.spool.append(raw_record(project, batch))
         self.accepted_events += count

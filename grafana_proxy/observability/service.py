@@ -42,6 +42,8 @@ class IngestSnapshot:
     backlog_bytes: int | None = None
     # Spool records (and window point sets) moved to the dead-letter store since the process started.
     dead_lettered_total: int = 0
+    # Batches the event stream (JetStream) did not acknowledge, answered 503; None: no stream here.
+    publish_failures_total: int | None = None
 
 
 IngestProvider = Callable[[], IngestSnapshot]
@@ -81,6 +83,14 @@ class _IngestCollector(Collector):
                 value=snap.dead_lettered_total,
             ),
         ]
+        if snap.publish_failures_total is not None:
+            families.append(
+                CounterMetricFamily(
+                    "grafana_proxy_stream_publish_failures",
+                    "Batches NATS JetStream did not acknowledge in time (answered 503; the client sends them again).",
+                    value=snap.publish_failures_total,
+                )
+            )
         if snap.backlog_bytes is not None:
             families.append(
                 GaugeMetricFamily(

@@ -7,8 +7,9 @@ import sys
 
 from fastapi import FastAPI
 
-from grafana_proxy.roles import check_port
+from grafana_proxy.roles import CannotStart, check_port
 from grafana_proxy.settings import Settings
+from grafana_proxy.stream.config import StreamConfig
 
 # How long a thread may hold the GIL before another waiting thread gets it (Python's default: 5 ms). The
 # api role's event loop answers panel queries while a thread checks an events batch; at 5 ms a query that
@@ -36,6 +37,7 @@ def run_api(settings: Settings, host: str, port: int, workers: int = 1) -> None:
 
     check_port(host, port)
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
+    check_event_stream(settings)
     # uvicorn's access log prints the query string; the app's own request log prints method, path and
     # status only, so nothing a client sends (keys travel in headers) can reach a log line.
     # log_config=None keeps our logging setup, so uvicorn's lines are formatted (and JSON) like ours.
@@ -60,3 +62,18 @@ def run_api(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         uvicorn.run(create_app(runtime), host=host, port=port, access_log=False, log_config=None, log_level=level)
     finally:
         runtime.close()
+
+
+def check_event_stream(settings: Settings) -> None:
+    """With ``stream_url`` set: ``CannotStart`` when the stream exists with a layout we cannot use. NATS
+    unreachable does not stop the start: reads are served, events answer 503 until NATS is back."""
+    config = StreamConfig.from_settings(settings)
+    if not config.enabled:
+        return
+    from grafana_proxy.stream.errors import StreamMisconfigured
+    from grafana_proxy.stream.publisher import check_stream
+
+    try:
+        check_stream(config)
+    except StreamMisconfigured as error:
+        raise CannotStart(str(error)) from None

@@ -17,17 +17,18 @@ from nats.js.api import StreamConfig as JsStreamConfig
 from nats.js.errors import NotFoundError
 
 from grafana_proxy.stream.config import StreamConfig
+from grafana_proxy.stream.errors import StreamMisconfigured, StreamUnavailable
 
+__all__ = [
+    "CONNECT_TIMEOUT_SECONDS",
+    "StreamMisconfigured",
+    "StreamUnavailable",
+    "connect",
+    "desired_stream",
+    "ensure_stream",
+]
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 2.0
-
-
-class StreamUnavailable(Exception):
-    """NATS or the stream cannot take or hand out batches now (down, unreachable, timed out)."""
-
-
-class StreamMisconfigured(Exception):
-    """The stream exists with a layout this service cannot use; the message names the difference."""
 
 
 async def connect(config: StreamConfig, name: str, **options: Any) -> NATS:
