@@ -164,6 +164,42 @@ class ScheduleStore(Protocol):
         """Record that windows up to ``end_ms`` are done; never moves an entry backwards."""
 
 
+@dataclass(frozen=True)
+class Lease:
+    """A unit of monitoring work held by one controller: ``token`` fences its writes (it grows at every
+    claim, so a write with an older one fails), ``expires_ms`` is on the database's clock."""
+
+    project: str
+    unit: str
+    holder: str
+    token: int
+    expires_ms: int
+
+
+class LeaseStore(Protocol):
+    """How several controllers share the due work (``SqlLeaseStore``). A unit is free when it has no row
+    yet or its lease expired; claiming it takes it over (a dead controller's units after the expiry)."""
+
+    def claim(self, project: str, units: Sequence[str], holder: str, limit: int, lease_ms: int) -> list[Lease]:
+        """Take at most ``limit`` of the free ``units``, skipping those another controller is claiming."""
+
+    def renew(self, lease: Lease, lease_ms: int) -> Lease | None:
+        """Extend the lease; None when it was taken over (the holder must stop working on the unit)."""
+
+    def release(self, leases: Sequence[Lease], forget: bool = False) -> None:
+        """Make units free again (``forget``: remove their rows, for units that never come back)."""
+
+    def advance(self, lease: Lease, application: str, endpoint_uid: str, end_ms: int, lease_ms: int) -> bool:
+        """``ScheduleStore.advance`` and a renewal in one transaction, only while the lease is held;
+        False (and nothing written) when it was taken over."""
+
+    def finish_batch(self, lease: Lease, batch_id: str, when: int) -> bool:
+        """Mark the batch analysed and remove its lease in one transaction, only while it is held."""
+
+    def leases(self, project: str | None = None) -> list[Lease]:
+        """The lease rows (held or not), for status pages and tests."""
+
+
 class MonitoringStore(Protocol):
     """Per-project monitoring: a project's settings and applications, what the controller did with each
     application, and submitted batches (``SqlMonitoringStore``)."""
@@ -273,6 +309,8 @@ class Stores:
     monitoring: MonitoringStore
 
     dead_letters: DeadLetterStore
+
+    leases: LeaseStore
 
     def close(self) -> None:
         """Release connections; an implementation that holds some overrides this."""

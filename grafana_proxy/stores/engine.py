@@ -148,6 +148,7 @@ def open_stores(settings: Settings) -> SqlStores:
     from grafana_proxy.stores.endpoints import SqlEndpointStore
     from grafana_proxy.stores.ground_truth import SqlGroundTruthStore, SqlScheduleStore
     from grafana_proxy.stores.keys import SqlKeyStore
+    from grafana_proxy.stores.leases import SqlLeaseStore
     from grafana_proxy.stores.monitoring import SqlMonitoringStore
     from grafana_proxy.stores.results import SqlResultStore
     from grafana_proxy.stores.series import SqlSeriesStore
@@ -171,6 +172,7 @@ def open_stores(settings: Settings) -> SqlStores:
         dead_letters=SqlDeadLetterStore(db),
         monitoring=SqlMonitoringStore(db),
         artifacts=SqlArtifactStore(db),
+        leases=SqlLeaseStore(db),
         engine=engine,
     )
 
