@@ -157,8 +157,9 @@ class ScheduleStore(Protocol):
     """Where the monitoring controller got to: the end of the last analysed window per (application,
     endpoint), MLRun's ``monitoring_schedules.last_analyzed``."""
 
-    def last_analyzed(self, project: str) -> dict[tuple[str, str], int]:
-        """(application, endpoint_uid) -> end (epoch ms, exclusive) of the last analysed window."""
+    def last_analyzed(self, project: str, endpoint_uid: str | None = None) -> dict[tuple[str, str], int]:
+        """(application, endpoint_uid) -> end (epoch ms, exclusive) of the last analysed window (of one
+        endpoint only, when given)."""
 
     def advance(self, project: str, application: str, endpoint_uid: str, end_ms: int) -> None:
         """Record that windows up to ``end_ms`` are done; never moves an entry backwards."""

@@ -60,8 +60,10 @@ class SqlScheduleStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def last_analyzed(self, project: str) -> dict[tuple[str, str], int]:
+    def last_analyzed(self, project: str, endpoint_uid: str | None = None) -> dict[tuple[str, str], int]:
         stmt = select(_S.c.application, _S.c.endpoint_uid, _S.c.last_analyzed).where(_S.c.project == project)
+        if endpoint_uid is not None:
+            stmt = stmt.where(_S.c.endpoint_uid == endpoint_uid)
         with self.db.read() as conn:
             return {(app, uid): int(last) for app, uid, last in conn.execute(stmt)}
 
@@ -74,7 +76,9 @@ def advance_schedule(db: Database, conn: Connection, project: str, application: 
     """``ScheduleStore.advance`` inside the caller's write transaction (the lease store fences it)."""
     # Two controllers (or a retried pass) may race: the stored value only ever grows.
     current = conn.execute(
-        select(_S.c.last_analyzed).where(_S.c.project == project, _S.c.application == application, _S.c.endpoint_uid == uid)
+        select(_S.c.last_analyzed).where(
+            _S.c.project == project, _S.c.application == application, _S.c.endpoint_uid == uid
+        )
     ).scalar()
     if current is not None and int(current) >= end_ms:
         return
