@@ -5,6 +5,7 @@ share the work. On PostgreSQL and MariaDB (``FOR UPDATE SKIP LOCKED``) and SQLit
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -125,7 +126,7 @@ def test_three_controllers_share_the_windows_and_survive_a_sigkill(db_url: str, 
         **{f"survivor{i}": Counter(pid for pid, _, _ in done)[pid] for i, pid in enumerate(sorted(survivors))},
         "after_kill": {str(pid): share[pid] for pid in sorted(survivors)},
     }
-    print(f"\n{db_url.split(':')[0]} windows analysed per controller: {distribution}")
+    logging.getLogger(__name__).warning("%s windows analysed per controller: %s", db_url.split(":")[0], distribution)
     assert all(share[pid] >= after // 4 for pid in survivors), distribution
     assert stores.leases.leases(P), "the endpoints' lease rows stay, free or held"
     close_stores(stores)
