@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 P = "shared"
 PERIOD = 3_000  # 0.05 minute
 ENDPOINTS = [f"ep{i}" for i in range(9)]
-WINDOWS = 10  # with events, per endpoint
-WORK_SECONDS = 0.1  # per window, in the application
+WINDOWS = 8  # with events, per endpoint
+WORK_SECONDS = 0.08  # per window, in the application
 LEASE_SECONDS = 2
 
 
