@@ -47,7 +47,7 @@ RUNTIME_USERS = (
     "grafana_proxy.roles",
     "grafana_proxy.cli",
     "grafana_proxy.gateway.run",
-    "grafana_proxy.monitoring.controller",
+    "grafana_proxy.monitoring.build",
     "grafana_proxy.protocol.dispatch",
     "grafana_proxy.api",
     "grafana_proxy.observability",

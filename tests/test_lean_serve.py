@@ -63,7 +63,7 @@ PROBE = textwrap.dedent(
             seen["metrics_scrape"] = client.get("/metrics").status_code
             seen["served"] = loaded()
     elif phase == "controller":
-        from grafana_proxy.monitoring.controller import build_controller
+        from grafana_proxy.monitoring.build import build_controller
 
         # An endpoint with two hours of due windows and nothing archived: the controller walks them
         # (model-performance waits an hour for ground truth, so it has one hour of them).

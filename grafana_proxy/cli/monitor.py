@@ -27,7 +27,7 @@ def controller(
 
         run_controller()
         return
-    from grafana_proxy.monitoring.controller import build_controller
+    from grafana_proxy.monitoring.build import build_controller
     from grafana_proxy.runtime import Runtime
 
     settings = load_settings()

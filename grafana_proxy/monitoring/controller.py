@@ -16,32 +16,37 @@ without advancing, so the window is retried next pass."""
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from grafana_proxy.archive.artifacts import check_artifact
 from grafana_proxy.archive.layout import BATCH_COLUMN
 from grafana_proxy.clock import Clock, now_ms
-from grafana_proxy.model import Batch, EndpointRecord, EndpointType, ResultKind, ResultStatus, SeriesKind
+from grafana_proxy.model import Batch, EndpointRecord, EndpointType, ResultKind, ResultStatus
 from grafana_proxy.monitoring.applications import (
     ApplicationContext,
-    ArtifactValue,
     EndpointUpdate,
-    MetricValue,
     MonitoringApplication,
-    Output,
     ResultValue,
     Window,
 )
 from grafana_proxy.monitoring.config import MonitoringConfig
+from grafana_proxy.monitoring.outputs import checked, write_outputs
 from grafana_proxy.monitoring.passes import PassSummary, StatusSink
 from grafana_proxy.monitoring.projects import PlannedApp, Planner, ProjectPlan
 from grafana_proxy.monitoring.registry import Registry
+from grafana_proxy.monitoring.sharing import (
+    BATCH_UNIT,
+    ENDPOINT_UNIT,
+    Alone,
+    Fence,
+    LeaseLost,
+    Sharing,
+)
 from grafana_proxy.stores.base import GroundTruthStore, ScheduleStore, Stores
 from grafana_proxy.vocabulary import APPLICATION_ERROR
 
@@ -49,7 +54,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from grafana_proxy.archive.artifacts import ArtifactKeeper
-    from grafana_proxy.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +84,11 @@ class Controller:
         artifacts: ArtifactKeeper | None = None,
         reference_reader: ReferenceReader | None = None,
         artifact_retention_ms: int | None = None,
+        sharing: Sharing | None = None,
     ) -> None:
         self.stores = stores
+        # How the work is shared with other controllers (leases), or not (tests, tools).
+        self.sharing: Sharing | Alone = sharing or Alone(schedules, status)
         # Per-project periods and application sets (None: every project uses ``applications``).
         self.planner = planner or Planner(config, Registry({}), applications)
         self.status = status
@@ -126,29 +133,65 @@ class Controller:
     def _project(self, plan: ProjectPlan, now: int, summary: PassSummary) -> None:
         project = plan.project
         progress = self.schedules.last_analyzed(project)
-        for record in self.stores.endpoints.records(project):
-            if self.stopping.is_set():
-                return
-            if record.monitoring_mode != "enabled" or record.endpoint_type in _NOT_WINDOWED:
-                continue  # a batch endpoint is analysed batch by batch, below
-            try:
-                self._endpoint(plan, record, progress, now, summary)
-            except Exception as error:  # archive or database down: retried next pass
-                log.exception("monitoring pass of %s/%s stopped", project, record.uid)
-                summary.failures.append(f"{project}/{record.uid}: {error}")
+        due = {
+            record.uid: record
+            for record in self.stores.endpoints.records(project)
+            # A batch endpoint is analysed batch by batch, below.
+            if record.monitoring_mode == "enabled"
+            and record.endpoint_type not in _NOT_WINDOWED
+            and self._due(plan, record, progress, now)
+        }
+
+        def endpoint(fence: Fence, unit: str) -> None:
+            record = due[unit.removeprefix(ENDPOINT_UNIT)]
+            # Shared: the progress as it is now that the unit is ours (its last holder may have advanced it).
+            fresh = progress if self.sharing.alone else self.schedules.last_analyzed(project, record.uid)
+            with self._isolated(summary, f"{project}/{record.uid}"):
+                self._endpoint(plan, record, self._due(plan, record, fresh, now), now, summary, fence)
+
+        self.sharing.share(project, [ENDPOINT_UNIT + uid for uid in due], endpoint, self.stopping)
         if self.status is not None:
-            progress = self.schedules.last_analyzed(project)  # as the period windows above left it
-            for batch in self.status.batches(project, pending_only=True):
-                if self.stopping.is_set() or batch.submitted_at + self.config.delay_ms > now:
-                    continue  # its rows may still be on their way to the archive
-                try:
-                    self._batch(plan, batch, progress, now, summary)
-                except Exception as error:  # archive or database down: retried next pass
-                    log.exception("monitoring of batch %s/%s stopped", project, batch.batch_id)
-                    summary.failures.append(f"{project}/{batch.endpoint_uid}: {error}")
+            self._batches(plan, now, summary, self.status)
+
+    def _batches(self, plan: ProjectPlan, now: int, summary: PassSummary, status: StatusSink) -> None:
+        project = plan.project
+        progress = self.schedules.last_analyzed(project)  # as the period windows above left it
+        # Not before the delay: its rows may still be on their way to the archive.
+        ready = [
+            b.batch_id
+            for b in status.batches(project, pending_only=True)
+            if b.submitted_at + self.config.delay_ms <= now
+        ]
+
+        def batch(fence: Fence, unit: str) -> None:
+            found = status.batch(project, unit.removeprefix(BATCH_UNIT))
+            if found is None or found.analysed_at is not None:  # another controller finished it meanwhile
+                return
+            fresh = progress if self.sharing.alone else self.schedules.last_analyzed(project, found.endpoint_uid)
+            with self._isolated(summary, f"{project}/{found.endpoint_uid}"):
+                self._batch(plan, found, fresh, now, summary, fence)
+
+        self.sharing.share(project, [BATCH_UNIT + b for b in ready], batch, self.stopping)
+
+    @contextmanager
+    def _isolated(self, summary: PassSummary, where: str) -> Iterator[None]:
+        """An outage (archive or database down) stops this unit only; it is retried next pass."""
+        try:
+            yield
+        except LeaseLost:
+            raise
+        except Exception as error:
+            log.exception("monitoring of %s stopped", where)
+            summary.failures.append(f"{where}: {error}")
 
     def _batch(
-        self, plan: ProjectPlan, batch: Batch, progress: Mapping[tuple[str, str], int], now: int, summary: PassSummary
+        self,
+        plan: ProjectPlan,
+        batch: Batch,
+        progress: Mapping[tuple[str, str], int],
+        now: int,
+        summary: PassSummary,
+        fence: Fence,
     ) -> None:
         """A submitted batch is one window of its own, ``[start_ms, end_ms)``, whatever the period. Its
         results are stored; the record's current state (drift status, current stats) is updated only when
@@ -165,9 +208,8 @@ class Controller:
                     summary.windows += 1
                     newest = progress.get((app.name, record.uid))
                     current = newest is None or batch.end_ms >= newest
-                    self._run(plan.project, app, window, batch.start_ms, batch.end_ms, summary, current)
-        assert self.status is not None
-        self.status.mark_analysed(plan.project, batch.batch_id, now)
+                    self._run(plan.project, app, window, batch.start_ms, batch.end_ms, summary, fence, current)
+        fence.finish_batch(plan.project, batch.batch_id, now)
         summary.batches += 1
 
     def due_windows(
@@ -189,22 +231,29 @@ class Controller:
             start = window_end(start, period)
         return starts
 
-    def _endpoint(
-        self,
-        plan: ProjectPlan,
-        record: EndpointRecord,
-        progress: Mapping[tuple[str, str], int],
-        now: int,
-        summary: PassSummary,
-    ) -> None:
-        project, period = plan.project, plan.period_ms
+    def _due(
+        self, plan: ProjectPlan, record: EndpointRecord, progress: Mapping[tuple[str, str], int], now: int
+    ) -> dict[int, list[PlannedApp]]:
+        """Window start -> the applications due on that window of the endpoint."""
         due: dict[int, list[PlannedApp]] = {}
         for app in plan.applications:
             if not app.covers(record.uid):
                 continue
             horizon = now - self.config.delay_ms - app.app.delay_ms(app.params)
-            for start in self.due_windows(record, progress.get((app.name, record.uid)), horizon, period):
+            for start in self.due_windows(record, progress.get((app.name, record.uid)), horizon, plan.period_ms):
                 due.setdefault(start, []).append(app)
+        return due
+
+    def _endpoint(
+        self,
+        plan: ProjectPlan,
+        record: EndpointRecord,
+        due: Mapping[int, list[PlannedApp]],
+        now: int,
+        summary: PassSummary,
+        fence: Fence,
+    ) -> None:
+        project, period = plan.project, plan.period_ms
         # End of the last empty window per application, not yet recorded: a run of empty windows (a
         # quiet endpoint, or catching up after downtime) costs one schedule write, not one per window.
         # Redoing them after a crash is harmless: they are empty.
@@ -222,10 +271,11 @@ class Controller:
                         pending[app.name] = end
                         summary.tally(project, app.name).last_window_end = end
                     continue
-                self._window(project, record, start, end, due[start], summary, pending)
+                fence.keep()  # before reading a window that may take a while
+                self._window(project, record, start, end, due[start], summary, pending, fence)
         finally:
             for name, end in pending.items():
-                self.schedules.advance(project, name, record.uid, end)
+                fence.advance(project, name, record.uid, end)
 
     def _window(
         self,
@@ -236,6 +286,7 @@ class Controller:
         applications: Sequence[PlannedApp],
         summary: PassSummary,
         pending: dict[str, int],
+        fence: Fence,
     ) -> None:
         """One window for the applications due on it. Its own frame so the window's events (and the stats
         cached on it) are released on return, before the next window is read, not when it is replaced."""
@@ -251,9 +302,9 @@ class Controller:
                 summary.empty += 1
                 pending[app.name] = end
                 continue
-            self._run(project, app, window, start, end, summary)
+            self._run(project, app, window, start, end, summary, fence)
             pending.pop(app.name, None)
-            self.schedules.advance(project, app.name, record.uid, end)
+            fence.advance(project, app.name, record.uid, end)
 
     def _run(
         self,
@@ -263,20 +314,26 @@ class Controller:
         start: int,
         end: int,
         summary: PassSummary,
+        fence: Fence,
         update_record: bool = True,
     ) -> None:
         ctx = ApplicationContext(project, app.name, window, start, end, app.params, self.ground_truth)
         tally = summary.tally(project, app.name)
         tally.windows += 1
         try:
-            outputs = _checked(app.app.do_tracking(ctx))
+            outputs = checked(app.app.do_tracking(ctx))
             if not update_record:
                 outputs = [o for o in outputs if not isinstance(o, EndpointUpdate)]
-            results, points, files = self._write(project, app.name, window.endpoint.uid, start, end, outputs)
+            fence.keep()  # the application may have taken long: write only while the unit is still ours
+            results, points, files = write_outputs(
+                self.stores, self.artifacts, project, app.name, window.endpoint.uid, start, end, outputs
+            )
             tally.results += results
             summary.results += results
             summary.points += points
             summary.artifacts += files
+        except LeaseLost:
+            raise
         except Exception as error:  # the application's fault (or output the stores refuse): isolate it
             log.exception("monitoring application %s failed on %s/%s", app.name, project, window.endpoint.uid)
             message = f"{type(error).__name__}: {error}"
@@ -286,32 +343,8 @@ class Controller:
             failure = ResultValue(
                 ERROR_RESULT, 0.0, ResultKind.mm_app_anomaly, ResultStatus.irrelevant, {"error": message[:2000]}
             )
-            self._write(project, app.name, window.endpoint.uid, start, end, [failure])
-
-    def _write(
-        self, project: str, app: str, uid: str, start: int, end: int, outputs: Sequence[Output]
-    ) -> tuple[int, int, int]:
-        """Store an application's outputs for one window; returns how many results, points and artifacts it
-        wrote."""
-        results = [o.to_app_result(uid, app, start, end) for o in outputs if isinstance(o, ResultValue)]
-        points = [o.to_point(end) for o in outputs if isinstance(o, MetricValue)]
-        files = [o for o in outputs if isinstance(o, ArtifactValue)]
-        if files and self.artifacts is None:
-            raise ValueError("this controller has no artifact storage; ArtifactValue outputs cannot be kept")
-        updates: dict[str, Any] = {}
-        for o in outputs:
-            if isinstance(o, EndpointUpdate):
-                updates.update(o.fields)
-        if updates:
-            self.stores.endpoints.upsert(project, uid, updates)
-        if points:
-            self.stores.series.write(project, uid, SeriesKind.metric, points)
-        for f in files:  # before the results, so a result never announces an artifact that is not there
-            assert self.artifacts is not None
-            self.artifacts.save(project, uid, app, start, end, f.name, f.content, f.content_type)
-        if results:
-            self.stores.results.write(project, results)
-        return len(results), len(points), len(files)
+            fence.keep()
+            write_outputs(self.stores, self.artifacts, project, app.name, window.endpoint.uid, start, end, [failure])
 
     def _record(self, summary: PassSummary, now: int) -> None:
         """Each application's share of the pass, as its status (last run, counts, last error)."""
@@ -379,55 +412,4 @@ def _touches(days: frozenset[str], start_ms: int, end_ms: int) -> bool:
     first, last = start_ms // 86_400_000, (max(end_ms, start_ms + 1) - 1) // 86_400_000
     return any(
         datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d") in days for day in range(first, last + 1)
-    )
-
-
-def _checked(outputs: Sequence[Output]) -> list[Output]:
-    """Refuse what the stores cannot hold, so it is reported as the application's error."""
-    checked: list[Output] = []
-    for o in outputs:
-        if isinstance(o, ResultValue | MetricValue):
-            if not isinstance(o.value, int | float) or not math.isfinite(o.value):
-                raise ValueError(f"{type(o).__name__} {o.name!r} has a non-finite value {o.value!r}")
-        elif isinstance(o, ArtifactValue):
-            if not isinstance(o.content, bytes):
-                raise TypeError(f"artifact {o.name!r}: content must be bytes, got {type(o.content).__name__}")
-            check_artifact(o.name, o.content_type, len(o.content))
-        elif not isinstance(o, EndpointUpdate):
-            raise TypeError(
-                f"do_tracking returned {type(o).__name__}; expected ResultValue, MetricValue, EndpointUpdate "
-                "or ArtifactValue"
-            )
-        checked.append(o)
-    return checked
-
-
-def build_controller(runtime: Runtime, on_pass: Callable[[float, list[str]], None] | None = None) -> Controller:
-    """The controller as the controller role and ``grafana-proxy controller`` run it."""
-    from grafana_proxy.archive.reader import archived_days, read_archived_window
-    from grafana_proxy.archive.reference import read_reference
-
-    config = runtime.monitoring
-    registry = runtime.applications
-    applications = registry.create(config.applications)
-    stores = runtime.stores
-    reader: WindowReader = partial(read_archived_window, config.archive_url)
-    days = partial(archived_days, config.archive_url)
-    project_settings = stores.monitoring
-    planner = Planner(config, registry, applications, project_settings)
-    return Controller(
-        stores,
-        stores.schedules,
-        reader,
-        applications,
-        config,
-        stores.ground_truth,
-        clock=runtime.clock,
-        archived_days=days,
-        on_pass=on_pass,
-        planner=planner,
-        status=project_settings,
-        artifacts=runtime.artifacts,
-        reference_reader=partial(read_reference, config.archive_url),
-        artifact_retention_ms=runtime.settings.artifact_retention_ms(),
     )

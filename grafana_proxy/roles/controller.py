@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 
-from grafana_proxy.monitoring.controller import build_controller
+from grafana_proxy.monitoring.build import build_controller
 from grafana_proxy.observability.status import status_path, write_bytes
 from grafana_proxy.roles import CannotStart
 from grafana_proxy.runtime import Runtime

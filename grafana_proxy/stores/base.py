@@ -157,11 +157,48 @@ class ScheduleStore(Protocol):
     """Where the monitoring controller got to: the end of the last analysed window per (application,
     endpoint), MLRun's ``monitoring_schedules.last_analyzed``."""
 
-    def last_analyzed(self, project: str) -> dict[tuple[str, str], int]:
-        """(application, endpoint_uid) -> end (epoch ms, exclusive) of the last analysed window."""
+    def last_analyzed(self, project: str, endpoint_uid: str | None = None) -> dict[tuple[str, str], int]:
+        """(application, endpoint_uid) -> end (epoch ms, exclusive) of the last analysed window (of one
+        endpoint only, when given)."""
 
     def advance(self, project: str, application: str, endpoint_uid: str, end_ms: int) -> None:
         """Record that windows up to ``end_ms`` are done; never moves an entry backwards."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A unit of monitoring work held by one controller: ``token`` fences its writes (it grows at every
+    claim, so a write with an older one fails), ``expires_ms`` is on the database's clock."""
+
+    project: str
+    unit: str
+    holder: str
+    token: int
+    expires_ms: int
+
+
+class LeaseStore(Protocol):
+    """How several controllers share the due work (``SqlLeaseStore``). A unit is free when it has no row
+    yet or its lease expired; claiming it takes it over (a dead controller's units after the expiry)."""
+
+    def claim(self, project: str, units: Sequence[str], holder: str, limit: int, lease_ms: int) -> list[Lease]:
+        """Take at most ``limit`` of the free ``units``, skipping those another controller is claiming."""
+
+    def renew(self, lease: Lease, lease_ms: int) -> Lease | None:
+        """Extend the lease; None when it was taken over (the holder must stop working on the unit)."""
+
+    def release(self, leases: Sequence[Lease], forget: bool = False) -> None:
+        """Make units free again (``forget``: remove their rows, for units that never come back)."""
+
+    def advance(self, lease: Lease, application: str, endpoint_uid: str, end_ms: int, lease_ms: int) -> bool:
+        """``ScheduleStore.advance`` and a renewal in one transaction, only while the lease is held;
+        False (and nothing written) when it was taken over."""
+
+    def finish_batch(self, lease: Lease, batch_id: str, when: int) -> bool:
+        """Mark the batch analysed and remove its lease in one transaction, only while it is held."""
+
+    def leases(self, project: str | None = None) -> list[Lease]:
+        """The lease rows (held or not), for status pages and tests."""
 
 
 class MonitoringStore(Protocol):
@@ -344,6 +381,7 @@ class Stores:
     dead_letters: DeadLetterStore
 
     folds: FoldStore
+    leases: LeaseStore
 
     def close(self) -> None:
         """Release connections; an implementation that holds some overrides this."""

@@ -149,6 +149,7 @@ def open_stores(settings: Settings) -> SqlStores:
     from grafana_proxy.stores.folds import SqlFoldStore
     from grafana_proxy.stores.ground_truth import SqlGroundTruthStore, SqlScheduleStore
     from grafana_proxy.stores.keys import SqlKeyStore
+    from grafana_proxy.stores.leases import SqlLeaseStore
     from grafana_proxy.stores.monitoring import SqlMonitoringStore
     from grafana_proxy.stores.results import SqlResultStore
     from grafana_proxy.stores.series import SqlSeriesStore
@@ -173,6 +174,7 @@ def open_stores(settings: Settings) -> SqlStores:
         monitoring=SqlMonitoringStore(db),
         artifacts=SqlArtifactStore(db),
         folds=SqlFoldStore(db),
+        leases=SqlLeaseStore(db),
         engine=engine,
     )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from grafana_proxy.model import GroundTruth
 from grafana_proxy.stores import schema
@@ -60,26 +60,27 @@ class SqlScheduleStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def last_analyzed(self, project: str) -> dict[tuple[str, str], int]:
+    def last_analyzed(self, project: str, endpoint_uid: str | None = None) -> dict[tuple[str, str], int]:
         stmt = select(_S.c.application, _S.c.endpoint_uid, _S.c.last_analyzed).where(_S.c.project == project)
+        if endpoint_uid is not None:
+            stmt = stmt.where(_S.c.endpoint_uid == endpoint_uid)
         with self.db.read() as conn:
             return {(app, uid): int(last) for app, uid, last in conn.execute(stmt)}
 
     def advance(self, project: str, application: str, endpoint_uid: str, end_ms: int) -> None:
-        key = ("project", "application", "endpoint_uid")
         with self.db.write() as conn:
-            # Two controllers (or a retried pass) may race: the stored value only ever grows.
-            current = conn.execute(
-                select(_S.c.last_analyzed).where(
-                    _S.c.project == project, _S.c.application == application, _S.c.endpoint_uid == endpoint_uid
-                )
-            ).scalar()
-            if current is not None and int(current) >= end_ms:
-                return
-            row = {
-                "project": project,
-                "application": application,
-                "endpoint_uid": endpoint_uid,
-                "last_analyzed": end_ms,
-            }
-            conn.execute(self.db.upsert(_S, key), [row])
+            advance_schedule(self.db, conn, project, application, endpoint_uid, end_ms)
+
+
+def advance_schedule(db: Database, conn: Connection, project: str, application: str, uid: str, end_ms: int) -> None:
+    """``ScheduleStore.advance`` inside the caller's write transaction (the lease store fences it)."""
+    # Two controllers (or a retried pass) may race: the stored value only ever grows.
+    current = conn.execute(
+        select(_S.c.last_analyzed).where(
+            _S.c.project == project, _S.c.application == application, _S.c.endpoint_uid == uid
+        )
+    ).scalar()
+    if current is not None and int(current) >= end_ms:
+        return
+    row = {"project": project, "application": application, "endpoint_uid": uid, "last_analyzed": end_ms}
+    conn.execute(db.upsert(_S, ("project", "application", "endpoint_uid")), [row])

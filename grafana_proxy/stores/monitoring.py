@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 
 from grafana_proxy.model import ApplicationConfig, ApplicationStatus, Batch, ProjectMonitoring
 from grafana_proxy.stores import schema
@@ -134,7 +134,7 @@ class SqlMonitoringStore:
         last_window_end: int | None,
         last_error: str | None,
     ) -> None:
-        """Add one pass's counts to an application's status."""
+        """Add one pass's counts to an application's status (controllers sharing the work each add theirs)."""
         key = (_S.c.project == project) & (_S.c.name == name)
         with self.db.write() as conn:
             current = conn.execute(select(_S).where(key)).first()
@@ -149,8 +149,9 @@ class SqlMonitoringStore:
                 "results": _S.c.results + results,
                 "errors": _S.c.errors + errors,
             }
-            if last_window_end is not None:
-                values["last_window_end"] = last_window_end
+            if last_window_end is not None:  # the newest of every controller's (several share the work)
+                newer = _S.c.last_window_end.is_(None) | (_S.c.last_window_end < last_window_end)
+                values["last_window_end"] = case((newer, last_window_end), else_=_S.c.last_window_end)
             if last_error is not None:
                 values["last_error"] = last_error[:_ERROR_CHARS]
                 values["last_error_at"] = ran_at

@@ -382,3 +382,24 @@ window_marks = Table(
     mysql_charset=MYSQL_CHARSET,
     mysql_collate=MYSQL_COLLATE,
 )
+
+
+# -- controller leases: several controllers share the due work, one unit at a time ---------------------
+
+UNIT_LEN = 80  # "endpoint:<uid>" or "batch:<batch id>"
+
+# A unit of monitoring work (an endpoint's due windows, or a submitted batch) and who holds it until when.
+# ``token`` grows at every claim: a write fenced by it fails once another controller took the unit over.
+# ``expires_ms`` is on the database's clock, so controllers on machines with skewed clocks agree on it.
+controller_leases = Table(
+    "controller_leases",
+    metadata,
+    Column("project", String(PROJECT_LEN), primary_key=True),
+    Column("unit", String(UNIT_LEN), primary_key=True),
+    Column("holder", String(NAME_LEN), nullable=False),
+    Column("token", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Column("claimed_at", BigInteger),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)

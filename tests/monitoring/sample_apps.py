@@ -39,3 +39,24 @@ class NotFinite(MonitoringApplication):
 
 class NotAnApplication:
     name = "nope"
+
+
+class Recorder(MonitoringApplication):
+    """Appends "<pid> <endpoint> <window start>" to the file named by ``GP_TEST_RECORD`` (O_APPEND: lines
+    of several processes never interleave) for every window it is given, then takes ``GP_TEST_SECONDS``."""
+
+    name = "recorder"
+
+    def do_tracking(self, context: ApplicationContext) -> list[Output]:
+        import os
+        import time
+
+        line = f"{os.getpid()} {context.endpoint.uid} {context.start_infer_time}\n".encode()
+        fd = os.open(os.environ["GP_TEST_RECORD"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+        time.sleep(float(os.environ.get("GP_TEST_SECONDS", "0")))
+        rows = float(len(context.events))
+        return [ResultValue("rows", rows, ResultKind.mm_app_anomaly, ResultStatus.no_detection)]

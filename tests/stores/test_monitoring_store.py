@@ -30,3 +30,12 @@ def test_settings_applications_status_and_batches_round_trip(stores: Stores) -> 
     assert store.batches("p", pending_only=True) == [] and store.batch("p", "b1") == Batch(
         "p", "b1", "ep1", 100, 200, 7, 150, 300
     )
+
+
+def test_status_of_several_controllers_adds_up_and_keeps_the_newest_window(stores: Stores) -> None:
+    store = stores.monitoring
+    store.record_run("p", "app", 10, 3, 3, 0, 900, None)
+    store.record_run("p", "app", 11, 2, 1, 1, 600, "ValueError: y")  # another controller, older endpoints
+    status = store.statuses("p")["app"]
+    assert (status.windows, status.results, status.errors) == (5, 4, 1)
+    assert status.last_window_end == 900 and status.last_run == 11 and status.last_error == "ValueError: y"

@@ -1,7 +1,7 @@
 """The stream fold: request ids seen (idempotency across ingest processes), stream-window buckets merged
 in the database, and each endpoint's emission mark and totals.
 
-Revision ID: 0007_stream
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-02
 """
@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_stream"
+revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | None = None
 depends_on: str | None = None
