@@ -151,6 +151,7 @@ def open_stores(settings: Settings) -> SqlStores:
     from grafana_proxy.stores.monitoring import SqlMonitoringStore
     from grafana_proxy.stores.results import SqlResultStore
     from grafana_proxy.stores.series import SqlSeriesStore
+    from grafana_proxy.stores.uploads import SqlUploadStore
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.database_url)
@@ -171,6 +172,7 @@ def open_stores(settings: Settings) -> SqlStores:
         dead_letters=SqlDeadLetterStore(db),
         monitoring=SqlMonitoringStore(db),
         artifacts=SqlArtifactStore(db),
+        uploads=SqlUploadStore(db),
         engine=engine,
     )
 
