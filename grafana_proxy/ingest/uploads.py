@@ -172,8 +172,9 @@ class UploadReader:
         self._thread = threading.Thread(target=self.run, args=(self._stop,), name="uploads", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 60.0) -> None:
-        """Stop after the upload being read (if any)."""
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop after the upload being read, waiting ``timeout`` seconds at most: an upload left half read
+        is claimed again once its lease runs out, and its rows replaced."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
