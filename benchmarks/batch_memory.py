@@ -1,7 +1,8 @@
 """Peak memory of a large batch: ROWS x COLS float features (plus prediction and label) as one Parquet file,
 submitted (1) by ``grafana-proxy batch submit`` (peak RSS of that process, from ``/usr/bin/time -v``) and
-(2) over HTTP by the Python client to a ``grafana-proxy serve`` process (the server's VmHWM from /proc,
-the client's own peak from getrusage).
+(2) over HTTP by the Python client to a ``grafana-proxy serve`` process: the VmHWM (from /proc) of its api
+role, which receives the file, and of its ingest role, which reads it into the stores; the client's own
+peak from getrusage. ``--no-cli`` skips (1).
 
     python -m benchmarks.batch_memory --rows 1000000 --cols 100 --work /tmp/batch-bench
 
@@ -57,8 +58,15 @@ def cli_peak(path: Path, env: dict[str, str]) -> tuple[float, float]:
     return kb * 1024 / 1e6, seconds
 
 
-def server_peak(path: Path, env: dict[str, str], work: Path) -> tuple[float, float, float]:
-    """(server VmHWM MB, client peak MB, seconds) of an upload through the Python client."""
+def _role_pids(data_dir: Path) -> dict[str, int]:
+    import orjson
+
+    state = orjson.loads((data_dir / "spool" / "status" / "roles.json").read_bytes())
+    return {name: int(role["pid"]) for name, role in state["roles"].items() if role["pid"] is not None}
+
+
+def server_peak(path: Path, env: dict[str, str], work: Path) -> tuple[dict[str, float], float, float]:
+    """({role: VmHWM MB}, client peak MB, seconds) of an upload through the Python client."""
     from grafana_proxy.client import Client
 
     port = free_port()
@@ -84,7 +92,8 @@ def server_peak(path: Path, env: dict[str, str], work: Path) -> tuple[float, flo
             report = client.submit_batch(path, job="http-rss", label="label", time=T0)
         seconds = time.monotonic() - began
         assert report.rows > 0
-        server_mb = rss_mb(server.pid)["VmHWM"]
+        pids = _role_pids(Path(env["GRAFANA_PROXY_DATA_DIR"]))
+        server_mb = {role: rss_mb(pids[role])["VmHWM"] for role in ("api", "ingest")}
     finally:
         server.terminate()
         server.wait(30)
@@ -97,6 +106,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--cols", type=int, default=100)
     parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--no-cli", action="store_true", help="Only the HTTP upload.")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     path = args.work / f"batch-{args.rows}x{args.cols}.parquet"
@@ -109,12 +119,14 @@ def main() -> None:
     }
     env.pop("GRAFANA_PROXY_DB_URL", None)
     size_mb = path.stat().st_size / 1e6
-    cli_mb, cli_s = cli_peak(path, env)
-    server_mb, client_mb, http_s = server_peak(path, env, args.work)
     console.print(f"file: {args.rows} rows x {args.cols} float columns + prediction + label, Parquet {size_mb:.0f} MB")
-    console.print(f"batch submit (CLI): peak RSS {cli_mb:.0f} MB, {cli_s:.0f} s")
+    if not args.no_cli:
+        cli_mb, cli_s = cli_peak(path, env)
+        console.print(f"batch submit (CLI): peak RSS {cli_mb:.0f} MB, {cli_s:.0f} s")
+    server_mb, client_mb, http_s = server_peak(path, env, args.work)
     console.print(
-        f"HTTP upload: server peak RSS (VmHWM) {server_mb:.0f} MB, client peak RSS {client_mb:.0f} MB, {http_s:.0f} s"
+        f"HTTP upload: api role peak RSS (VmHWM) {server_mb['api']:.0f} MB, ingest role {server_mb['ingest']:.0f} MB, "
+        f"client peak RSS {client_mb:.0f} MB, {http_s:.0f} s (until the rows are stored)"
     )
 
 

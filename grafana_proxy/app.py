@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy import __version__
-from grafana_proxy.api import artifacts, batches, endpoints, events, ground_truth, monitoring, reference
+from grafana_proxy.api import artifacts, batches, endpoints, events, ground_truth, monitoring, reference, uploads
 from grafana_proxy.apidocs import install_api_docs
 from grafana_proxy.deps import RuntimeDep, runtime_of
 from grafana_proxy.errors import error_response, json_response
@@ -66,6 +66,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(monitoring.router)
     app.include_router(batches.router)
     app.include_router(reference.router)
+    app.include_router(uploads.router)
     app.include_router(artifacts.router)
     _add_health(app)
     install_api_docs(app, "grafana-proxy")

@@ -292,6 +292,46 @@ class Batch:
     analysed_at: int | None = None
 
 
+class UploadKind(StrEnum):
+    """What an upload becomes: a batch of inferences, or an endpoint's training rows."""
+
+    batch = "batch"
+    reference_rows = "reference-rows"
+
+
+class UploadStatus(StrEnum):
+    """pending: staged, waiting for an ingest process; running: one is reading it (``claimed_at`` is its
+    last sign of life); done: stored (``result``); failed: ``error`` says what to fix."""
+
+    pending = "pending"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file the api role accepted and staged in the archive storage (``path``, relative to its root) for
+    the ingest role to read: the api never reads it with pandas or pyarrow itself. ``params`` are how to
+    read it (a batch's columns and id); ``result`` and ``error`` what became of it."""
+
+    upload_id: str
+    project: str
+    endpoint_uid: str
+    kind: UploadKind
+    fmt: str
+    path: str
+    size: int
+    params: dict[str, Any]
+    created_at: int
+    status: UploadStatus = UploadStatus.pending
+    attempts: int = 0
+    claimed_at: int | None = None
+    finished_at: int | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+
 @dataclass(frozen=True)
 class Artifact:
     """A file a monitoring application kept for one window of one endpoint (an HTML report, a JSON

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi.testclient import TestClient
 
 from grafana_proxy.app import create_app
 from grafana_proxy.deps import runtime_of
+from grafana_proxy.ingest.config import IngestConfig
 from grafana_proxy.ingest.pipeline import IngestPipeline
+from grafana_proxy.ingest.uploads import UploadReader
 from grafana_proxy.model import AppResult, SeriesKind
 from grafana_proxy.observability import IngestSnapshot
 from grafana_proxy.runtime import Runtime
@@ -123,3 +127,29 @@ def ingest_of(client: TestClient) -> IngestPipeline:
     pipeline = runtime_of(client.app).events  # type: ignore[arg-type]
     assert isinstance(pipeline, IngestPipeline), "the app was not given fold_here(runtime)"
     return pipeline
+
+
+@contextmanager
+def uploads_here(settings: Settings, stores: Stores) -> Iterator[UploadReader]:
+    """The ingest role's upload reader inside this process (tests of batch and training-row uploads through
+    the HTTP API, which only stages the files)."""
+    reader = UploadReader(IngestConfig.from_settings(settings), stores, settings.data_dir / "batches")
+    reader.start()
+    try:
+        yield reader
+    finally:
+        reader.stop()
+
+
+def stored(client: TestClient, answer: Any, headers: dict[str, str], timeout: float = 60.0) -> Any:
+    """The status of an accepted upload (202) once the upload reader has stored or refused it."""
+    assert answer.status_code == 202, answer.text
+    url = answer.json()["status_url"]
+    assert answer.headers["location"] == url
+    deadline = time.monotonic() + timeout
+    while True:
+        status = client.get(url, params={"wait": 5}, headers=headers)
+        assert status.status_code == 200, status.text
+        if status.json()["status"] in ("done", "failed"):
+            return status.json()
+        assert time.monotonic() < deadline, f"upload still {status.json()['status']} after {timeout} s"

@@ -1,6 +1,6 @@
-"""The api role stays lean: answering queries, accepting events and serving /metrics never load pandas,
-pyarrow or scipy; neither does a controller walking windows that hold no events; the ingest role loads
-pyarrow (to write the Parquet archive) but not scipy.
+"""The api role stays lean: answering queries, accepting events and uploads (batches, training rows) and
+serving /metrics never load pandas, pyarrow or scipy; neither does a controller walking windows that hold
+no events; the ingest role loads pyarrow (to write the Parquet archive, and to read uploads) but not scipy.
 
 Each library costs tens of MB resident (M1 in benchmarks/RESULTS.md: ``import grafana_proxy.app``
 was 174 MB with them, 93 MB without). A module-level import anywhere on the app's import chain brings
@@ -62,6 +62,20 @@ PROBE = textwrap.dedent(
             seen["search"] = client.post(prefix + "/search", json={"target": "target_endpoint=list_projects"}).json()
             seen["metrics_scrape"] = client.get("/metrics").status_code
             seen["served"] = loaded()
+            # Uploads: the api checks and stages them; the ingest role reads them (not in this process).
+            parquet = {"Content-Type": "application/vnd.apache.parquet"}
+            batch = (data / "batch.parquet").read_bytes()
+            answers = [
+                client.post("/api/v1/projects/lean/model-endpoints/ep1/batches", content=batch, headers=parquet),
+                client.post("/api/v1/projects/lean/batches?job=nightly&prediction=p", content=b"a,p\\n1,0\\n",
+                            headers={"Content-Type": "text/csv"}),
+                client.post("/api/v1/projects/lean/batches?job=nightly", json=[{"a": 1}]),  # refused: no prediction
+                client.put("/api/v1/projects/lean/model-endpoints/ep1/reference-rows",
+                           content=(data / "training.parquet").read_bytes(), headers=parquet),
+            ]
+            seen["upload_statuses"] = [a.status_code for a in answers]
+            seen["upload_states"] = [client.get(answers[i].json()["status_url"]).json()["status"] for i in (0, 1, 3)]
+            seen["uploaded"] = loaded()
     elif phase == "controller":
         from grafana_proxy.monitoring.build import build_controller
 
@@ -92,6 +106,12 @@ PROBE = textwrap.dedent(
 
 
 def probe(data_dir: Path, phase: str) -> dict[str, Any]:
+    if phase == "api":  # the files the probe uploads, written here: the probe must not load pyarrow itself
+        import pandas as pd
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame({"a": [1.0, 2.0], "prediction": [0, 1]}).to_parquet(data_dir / "batch.parquet")
+        pd.DataFrame({"a": [1.0, 2.0, 3.0]}).to_parquet(data_dir / "training.parquet")
     done = subprocess.run(
         [sys.executable, "-c", PROBE, str(data_dir), phase], capture_output=True, text=True, timeout=300
     )
@@ -110,6 +130,10 @@ def test_the_api_role_answers_queries_events_and_metrics_without_heavy_libraries
     assert seen["metrics_status"] == 200 and seen["metrics_scrape"] == 200
     assert seen["search"] == ["lean"]
     assert seen["served"] == [], "queries, events and /metrics"
+    # Batch and training-row uploads were accepted (or refused by the cheap checks) and queued.
+    assert seen["upload_statuses"] == [202, 202, 400, 202]
+    assert seen["upload_states"] == ["pending", "pending", "pending"]
+    assert seen["uploaded"] == [], "batch and training-row uploads"
 
 
 def test_the_controller_walks_empty_windows_without_heavy_libraries(tmp_path: Path) -> None:

@@ -270,3 +270,54 @@ def test_a_signal_arriving_while_the_role_waits_on_its_stop_event_stops_it() -> 
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "stopped", done.stderr[-2000:]
+
+
+def _heavy_libraries_mapped(pid: int) -> set[str]:
+    """Which of pandas, pyarrow and scipy a live process has loaded: each maps its compiled extension
+    modules (``.../site-packages/pyarrow/lib.cpython-*.so``) into the process once imported."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return {name for name in ("pandas", "pyarrow", "scipy") if f"/{name}/" in maps}
+
+
+def test_uploads_are_read_by_the_ingest_process_and_the_api_process_stays_lean(
+    serve: tuple[subprocess.Popen[bytes], Lines, Path, int], tmp_path: Path
+) -> None:
+    """A batch and training rows uploaded to the api role: the ingest role reads them (their status says
+    done, the rows are stored), and the api process never mapped pandas, pyarrow or scipy, while the
+    ingest process did (so the check sees a library that is loaded)."""
+    import pandas as pd
+
+    _proc, log, data_dir, port = serve
+    pids = _pids(data_dir)
+    batch, training = tmp_path / "batch.parquet", tmp_path / "training.parquet"
+    pd.DataFrame({"x": [float(i) for i in range(500)], "prediction": [i % 2 for i in range(500)]}).to_parquet(batch)
+    pd.DataFrame({"x": [float(i) for i in range(300)], "y": ["a", "b", "c"] * 100}).to_parquet(training)
+    parquet = {"Content-Type": "application/vnd.apache.parquet"}
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        assert http.put("/api/v1/projects/p/model-endpoints/ep1", json={"name": "m"}).status_code == 200
+        uploads = [
+            http.post(
+                "/api/v1/projects/p/batches?job=nightly&batch_id=b1", content=batch.read_bytes(), headers=parquet
+            ),
+            http.put(
+                "/api/v1/projects/p/model-endpoints/ep1/reference-rows", content=training.read_bytes(), headers=parquet
+            ),
+        ]
+        assert [u.status_code for u in uploads] == [202, 202], [u.text for u in uploads]
+        done = [
+            _wait(
+                lambda u=u: (
+                    (s := http.get(u.json()["status_url"], params={"wait": 5}).json())["status"] == "done" and s
+                ),
+                60,
+                "the upload read by the ingest role",
+                log,
+            )
+            for u in uploads
+        ]
+        assert done[0]["result"]["rows"] == 500 and done[0]["result"]["batch_id"] == "b1"
+        assert done[1]["result"]["rows_kept"] == 300
+        assert http.get("/api/v1/projects/p/batches/b1").json()["rows"] == 500
+    assert _heavy_libraries_mapped(pids["api"]) == set(), "the api process loaded a heavy library"
+    assert "pyarrow" in _heavy_libraries_mapped(pids["ingest"])
+    assert not list((data_dir / "archive" / "_uploads").rglob("*.parquet")), "staged files left behind"

@@ -1,10 +1,12 @@
 """Batch inference in: ``POST /api/v1/projects/{project}/model-endpoints/{uid}/batches`` (an existing
 endpoint) or ``POST /api/v1/projects/{project}/batches?job=NAME`` (the job's own batch endpoint). The body
-is a Parquet or CSV file, or JSON records; it is streamed to disk and read chunk by chunk, so its size is
-bounded by ``batch_max_bytes``, not by memory. 200 means the rows are stored and the batch is queued for
-the controller, which analyses it as one window.
+is a Parquet or CSV file, or JSON records; it is streamed to disk, so its size is bounded by
+``batch_max_bytes``, not by memory. What is cheap to check (format, CSV header, JSON records, the columns
+asked for) is checked here; then the file is staged for the ingest role (``api.uploads``), which reads it
+chunk by chunk. 202 carries the status URL: once it says done, the rows are stored and the batch is
+queued for the controller, which analyses it as one window.
 
-pandas and pyarrow are loaded by the first batch, never by importing this module."""
+The api role never loads pandas or pyarrow for a batch: the ingest role reads it."""
 
 from __future__ import annotations
 
@@ -16,11 +18,12 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from grafana_proxy.api.schemas import NAME_PATTERN
-from grafana_proxy.api.uploads import spooled_body
+from grafana_proxy.api.uploads import accepted, spooled_body, stage_upload
 from grafana_proxy.auth import ReadableProject, WritableProject
 from grafana_proxy.clock import InvalidTime, now_ms, parse_time
 from grafana_proxy.deps import RuntimeDep
 from grafana_proxy.errors import ApiError, json_response
+from grafana_proxy.model import Upload, UploadKind
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 
@@ -33,7 +36,9 @@ _DESCRIPTION = (
     'or JSON records (application/json: [{...}, ...] or {"records": [...]}). Columns: features, the '
     "prediction column(s) (`prediction`, repeatable), an optional label (ground truth, default `label` when "
     "present) and an optional timestamp column (default `timestamp` when present); without one, `time` (or "
-    "now) is the time of every row. `features` (comma list) picks the feature columns (default: the rest)."
+    "now) is the time of every row. `features` (comma list) picks the feature columns (default: the rest). "
+    "Answers 202 with `status_url`: GET it (with `wait=` seconds) until `status` is `done` (`result`: rows, "
+    "labels, time range) or `failed` (`message`: what to fix)."
 )
 
 
@@ -57,7 +62,8 @@ async def _submit(
     batch_id: str | None,
     fmt: str | None,
 ) -> Response:
-    from grafana_proxy.batch.ingest import BatchSpec, BatchWriter, ingest_file
+    from grafana_proxy.batch.ingest import BatchSpec
+    from grafana_proxy.batch.precheck import check_batch
     from grafana_proxy.batch.reader import BadBatch, BatchFormat, format_of
 
     try:
@@ -73,28 +79,21 @@ async def _submit(
             "send larger batches as Parquet or CSV",
             "payload too large",
         )
+    params = {
+        "spec": {k: list(v) if isinstance(v, tuple) else v for k, v in spec_args.items()},
+        "batch_id": batch_id or uuid.uuid4().hex[:16],
+        "record_fields": record_fields,
+    }
 
-    def work() -> dict[str, Any]:
-        writer = BatchWriter(
-            stores,
-            stores.ground_truth,
-            stores.monitoring,
-            settings.archive_location,
-            project,
-            uid,
-            batch_id or uuid.uuid4().hex[:16],
-            BatchSpec(**spec_args),
-            now_ms(),
-            settings.sample_window,
-        )
+    def work() -> Upload:
         try:
-            return ingest_file(writer, path, kind, record_fields).to_json()
+            check_batch(path, kind, BatchSpec(**spec_args))
         except BadBatch as error:
-            raise ApiError(400, str(error), "invalid batch") from None
-        finally:
             path.unlink(missing_ok=True)
+            raise ApiError(400, str(error), "invalid batch") from None
+        return stage_upload(settings, stores, path, UploadKind.batch, project, uid, kind.value, params)
 
-    return json_response(await run_in_threadpool(work))
+    return accepted(await run_in_threadpool(work))
 
 
 def _spec(

@@ -82,7 +82,7 @@ class _Columns:
     timestamp: str | None
 
 
-def _resolve(names: list[str], spec: BatchSpec) -> _Columns:
+def resolve_columns(names: list[str], spec: BatchSpec) -> _Columns:
     present = set(names)
     missing = [c for c in spec.predictions if c not in present]
     if missing:
@@ -185,7 +185,7 @@ class BatchWriter:
         import pyarrow.compute as pc
 
         if self._columns is None:
-            self._columns = _resolve(list(chunk.schema.names), self.spec)
+            self._columns = resolve_columns(list(chunk.schema.names), self.spec)
             self.report.features = list(self._columns.features)
         cols = self._columns
         n: int = chunk.num_rows

@@ -83,12 +83,12 @@ def chunks(path: Path, fmt: BatchFormat, rows: int = CHUNK_ROWS) -> Iterator[pa.
             with pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=4 << 20)) as reader:
                 yield from reader
         else:
-            yield from pa.Table.from_pylist(_records(path)).to_batches(max_chunksize=rows)
+            yield from pa.Table.from_pylist(records(path)).to_batches(max_chunksize=rows)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
         raise BadBatch(f"cannot read the {fmt.value} batch: {error}") from None
 
 
-def _records(path: Path) -> list[dict[str, object]]:
+def records(path: Path) -> list[dict[str, object]]:
     try:
         body = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as error:

@@ -10,10 +10,18 @@
         gp.results(endpoint=uid)
 
 A refused call raises ``ServerError`` (``BadRequest``, ``AccessDenied``, ``NotFound``) with the server's
-message."""
+message. ``submit_batch`` and ``log_reference`` return once the server has stored the rows (its ingest
+role reads uploaded files); a file it refuses then raises ``BadRequest`` like a refused call."""
 
 from grafana_proxy.client.aio import AsyncClient
-from grafana_proxy.client.errors import AccessDenied, BadRequest, GrafanaProxyError, NotFound, ServerError
+from grafana_proxy.client.errors import (
+    AccessDenied,
+    BadRequest,
+    GrafanaProxyError,
+    NotFound,
+    ServerError,
+    UploadTimeout,
+)
 from grafana_proxy.client.sync import Client
 from grafana_proxy.client.types import Application, BatchInfo, BatchReport, MonitoringSettings
 
@@ -29,4 +37,5 @@ __all__ = [
     "MonitoringSettings",
     "NotFound",
     "ServerError",
+    "UploadTimeout",
 ]

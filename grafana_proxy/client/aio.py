@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -10,9 +11,9 @@ import httpx
 
 from grafana_proxy.client import _http
 from grafana_proxy.client import operations as ops
-from grafana_proxy.client.errors import NotFound
+from grafana_proxy.client.errors import NotFound, UploadTimeout
 from grafana_proxy.client.sync import batch_upload
-from grafana_proxy.client.types import Application, BatchInfo, BatchReport, MonitoringSettings
+from grafana_proxy.client.types import Application, BatchInfo, BatchReport, MonitoringSettings, UploadState
 from grafana_proxy.model import AppResult, EndpointRecord
 
 if TYPE_CHECKING:
@@ -59,6 +60,21 @@ class AsyncClient:
         finally:
             _http.done(op.upload)
 
+    async def _stored(self, state: UploadState, wait_timeout: float) -> dict[str, Any]:
+        """Follow an accepted upload until the server has stored it (its result) or refused it (raises)."""
+        deadline = time.monotonic() + wait_timeout
+        while not state.finished:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise UploadTimeout(
+                    f"upload {state.upload_id} is still {state.status} after {wait_timeout:g} s (is an ingest "
+                    f"process running?); it stays queued: GET {state.status_url} to follow it",
+                    state.upload_id,
+                    state.status_url,
+                )
+            state = await self._call(ops.upload_status(state.project, state.upload_id, left))
+        return ops.upload_result(state)
+
     # -- endpoints -----------------------------------------------------------------------------------
 
     async def endpoint(self, uid: str, *, project: str | None = None) -> EndpointRecord:
@@ -82,6 +98,7 @@ class AsyncClient:
         label: str | None = None,
         exclude: Sequence[str] = (),
         project: str | None = None,
+        wait_timeout: float = ops.UPLOAD_WAIT_SECONDS,
     ) -> EndpointRecord:
         """Reference (training) statistics of ``df`` as the endpoint's ``feature_stats``: the same
         histograms the server computes, so drift compares like with like. A sample of the rows (at most
@@ -96,7 +113,7 @@ class AsyncClient:
         upload = ops.Upload(
             reference_rows_file(df, label, exclude), "application/vnd.apache.parquet", delete_after=True
         )
-        await self._call(ops.put_reference_rows(self._p(project), endpoint, upload))
+        await self._stored(await self._call(ops.put_reference_rows(self._p(project), endpoint, upload)), wait_timeout)
         return updated
 
     # -- data in ---------------------------------------------------------------------------------------
@@ -227,9 +244,12 @@ class AsyncClient:
         batch_id: str | None = None,
         progress: ops.Progress | None = None,
         project: str | None = None,
+        wait_timeout: float = ops.UPLOAD_WAIT_SECONDS,
     ) -> BatchReport:
         """Batch inference results (a DataFrame, or a .parquet/.csv/.json file) for an existing
-        ``endpoint``, or for ``job``'s own batch endpoint; streamed, ``progress(sent, total)`` bytes."""
+        ``endpoint``, or for ``job``'s own batch endpoint; streamed, ``progress(sent, total)`` bytes. Returns
+        once the server has stored the rows (an ingest process reads the file), waiting ``wait_timeout``
+        seconds at most (then ``UploadTimeout``; the batch stays queued)."""
         upload = batch_upload(data, progress)
         op = ops.submit_batch(
             self._p(project),
@@ -244,7 +264,7 @@ class AsyncClient:
             features,
             batch_id,
         )
-        return await self._call(op)
+        return BatchReport.from_json(await self._stored(await self._call(op), wait_timeout))
 
     async def batches(self, endpoint: str, *, project: str | None = None) -> list[BatchInfo]:
         return await self._call(ops.list_batches(self._p(project), endpoint))

@@ -32,6 +32,16 @@ class NotFound(ServerError):
     """404: no such endpoint, application or batch."""
 
 
+class UploadTimeout(GrafanaProxyError, TimeoutError):
+    """The server accepted the upload but had not stored it when the client stopped waiting: it is still
+    queued (an ingest process reads it); ``status_url`` tells when it is."""
+
+    def __init__(self, message: str, upload_id: str, status_url: str) -> None:
+        super().__init__(message)
+        self.upload_id = upload_id
+        self.status_url = status_url
+
+
 def error_for(status: int, body: Any, text: str) -> ServerError:
     message, error = text or f"HTTP {status}", None
     if isinstance(body, dict):

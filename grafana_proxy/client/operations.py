@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
-from grafana_proxy.client.types import Application, BatchInfo, BatchReport, MonitoringSettings, endpoint_from_json
+from grafana_proxy.client.errors import BadRequest
+from grafana_proxy.client.types import Application, BatchInfo, MonitoringSettings, UploadState, endpoint_from_json
 from grafana_proxy.model import AppResult, EndpointRecord
 
 T = TypeVar("T")
@@ -238,10 +239,32 @@ def delete_application(project: str, name: str) -> Op[Any]:
 # -- batches -------------------------------------------------------------------------------------------
 
 
-def put_reference_rows(project: str, uid: str, upload: Upload) -> Op[int]:
-    """Training rows (Parquet) kept for row-based applications; answers how many rows were kept."""
+# Seconds the server holds a status request open until the upload finishes: the client follows an upload
+# with one request per this many seconds, and hears of its end at once.
+STATUS_WAIT_SECONDS = 10.0
+# How long ``submit_batch`` and ``log_reference`` wait for the rows to be stored, by default.
+UPLOAD_WAIT_SECONDS = 3600.0
+
+
+def put_reference_rows(project: str, uid: str, upload: Upload) -> Op[UploadState]:
+    """Training rows (Parquet) kept for row-based applications; the answer's ``result`` (once done) has
+    ``rows_kept``."""
     path = f"{_project(project)}/model-endpoints/{_q(uid)}/reference-rows"
-    return Op("PUT", path, lambda data: int(data["rows_kept"]), upload=upload)
+    return Op("PUT", path, UploadState.from_json, upload=upload)
+
+
+def upload_status(project: str, upload_id: str, wait: float) -> Op[UploadState]:
+    params = [("wait", f"{max(0.0, min(wait, STATUS_WAIT_SECONDS)):.3f}")]
+    return Op("GET", f"{_project(project)}/uploads/{_q(upload_id)}", UploadState.from_json, params=params)
+
+
+def upload_result(state: UploadState) -> dict[str, Any]:
+    """What a finished upload stored; a failed one raises ``BadRequest`` with the server's reason, as the
+    same check answered at once would have."""
+    if state.status == "failed":
+        message = state.message or "the upload failed"
+        raise BadRequest(400, message, state.error, {"message": message, "error": state.error})
+    return dict(state.result or {})
 
 
 def submit_batch(
@@ -256,7 +279,7 @@ def submit_batch(
     time: int | str | None,
     features: Sequence[str] | None,
     batch_id: str | None,
-) -> Op[BatchReport]:
+) -> Op[UploadState]:
     if (endpoint is None) == (job is None):
         raise ValueError("give endpoint= (an existing endpoint) or job= (the job's own batch endpoint), not both")
     params: list[tuple[str, str]] = [("prediction", p) for p in prediction]
@@ -269,7 +292,7 @@ def submit_batch(
     else:
         path = f"{_project(project)}/batches"
         params.append(("job", str(job)))
-    return Op("POST", path, BatchReport.from_json, params=params, upload=upload)
+    return Op("POST", path, UploadState.from_json, params=params, upload=upload)
 
 
 def list_batches(project: str, endpoint: str) -> Op[list[BatchInfo]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -10,8 +11,8 @@ import httpx
 
 from grafana_proxy.client import _http
 from grafana_proxy.client import operations as ops
-from grafana_proxy.client.errors import NotFound
-from grafana_proxy.client.types import Application, BatchInfo, BatchReport, MonitoringSettings
+from grafana_proxy.client.errors import NotFound, UploadTimeout
+from grafana_proxy.client.types import Application, BatchInfo, BatchReport, MonitoringSettings, UploadState
 from grafana_proxy.model import AppResult, EndpointRecord
 
 if TYPE_CHECKING:
@@ -68,6 +69,21 @@ class Client:
         finally:
             _http.done(op.upload)
 
+    def _stored(self, state: UploadState, wait_timeout: float) -> dict[str, Any]:
+        """Follow an accepted upload until the server has stored it (its result) or refused it (raises)."""
+        deadline = time.monotonic() + wait_timeout
+        while not state.finished:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise UploadTimeout(
+                    f"upload {state.upload_id} is still {state.status} after {wait_timeout:g} s (is an ingest "
+                    f"process running?); it stays queued: GET {state.status_url} to follow it",
+                    state.upload_id,
+                    state.status_url,
+                )
+            state = self._call(ops.upload_status(state.project, state.upload_id, left))
+        return ops.upload_result(state)
+
     # -- endpoints -----------------------------------------------------------------------------------
 
     def endpoint(self, uid: str, *, project: str | None = None) -> EndpointRecord:
@@ -91,6 +107,7 @@ class Client:
         label: str | None = None,
         exclude: Sequence[str] = (),
         project: str | None = None,
+        wait_timeout: float = ops.UPLOAD_WAIT_SECONDS,
     ) -> EndpointRecord:
         """Reference (training) statistics of ``df`` as the endpoint's ``feature_stats``: the same
         histograms the server computes, so drift compares like with like. A sample of the rows (at most
@@ -105,7 +122,7 @@ class Client:
         upload = ops.Upload(
             reference_rows_file(df, label, exclude), "application/vnd.apache.parquet", delete_after=True
         )
-        self._call(ops.put_reference_rows(self._p(project), endpoint, upload))
+        self._stored(self._call(ops.put_reference_rows(self._p(project), endpoint, upload)), wait_timeout)
         return updated
 
     # -- data in ---------------------------------------------------------------------------------------
@@ -236,9 +253,12 @@ class Client:
         batch_id: str | None = None,
         progress: ops.Progress | None = None,
         project: str | None = None,
+        wait_timeout: float = ops.UPLOAD_WAIT_SECONDS,
     ) -> BatchReport:
         """Batch inference results (a DataFrame, or a .parquet/.csv/.json file) for an existing
-        ``endpoint``, or for ``job``'s own batch endpoint; streamed, ``progress(sent, total)`` bytes."""
+        ``endpoint``, or for ``job``'s own batch endpoint; streamed, ``progress(sent, total)`` bytes. Returns
+        once the server has stored the rows (an ingest process reads the file), waiting ``wait_timeout``
+        seconds at most (then ``UploadTimeout``; the batch stays queued)."""
         upload = batch_upload(data, progress)
         op = ops.submit_batch(
             self._p(project),
@@ -253,7 +273,7 @@ class Client:
             features,
             batch_id,
         )
-        return self._call(op)
+        return BatchReport.from_json(self._stored(self._call(op), wait_timeout))
 
     def batches(self, endpoint: str, *, project: str | None = None) -> list[BatchInfo]:
         return self._call(ops.list_batches(self._p(project), endpoint))

@@ -114,3 +114,33 @@ class BatchInfo:
             int(data["submitted_at"]),
             data.get("analysed_at"),
         )
+
+
+@dataclass(frozen=True)
+class UploadState:
+    """What became of an upload so far: ``pending``/``running``, ``done`` (``result``) or ``failed``
+    (``message``: what to fix)."""
+
+    upload_id: str
+    project: str
+    status: str
+    status_url: str
+    result: dict[str, Any] | None = None
+    message: str | None = None
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> UploadState:
+        return cls(
+            data["upload_id"],
+            data["project"],
+            data["status"],
+            data["status_url"],
+            data.get("result"),
+            data.get("message"),
+            data.get("error"),
+        )

@@ -1,5 +1,6 @@
 """The ingest role: folds what the api role's workers and the gateways accepted (their inboxes) into
-the stores — endpoint records, stream-window series, feature samples — and writes the Parquet archive."""
+the stores — endpoint records, stream-window series, feature samples — and writes the Parquet archive;
+reads the uploads (batches, training rows) the api role staged (``ingest.uploads``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import threading
 
 from grafana_proxy.ingest.pipeline import IngestPipeline, SpoolLocked
+from grafana_proxy.ingest.uploads import UploadReader
 from grafana_proxy.observability.status import status_path, write_status
 from grafana_proxy.roles import CannotStart
 from grafana_proxy.runtime import Runtime
@@ -31,12 +33,15 @@ def run_ingest(runtime: Runtime, stop: threading.Event) -> None:
         return
     pipeline = open_ingest(runtime)
     status = status_path(runtime.ingest.spool_dir, "ingest")
+    uploads = UploadReader(runtime.ingest, runtime.stores, runtime.settings.data_dir / "batches")
     pipeline.start()
+    uploads.start()
     log.info("ingest: folding %s into the stores", runtime.ingest.spool_dir)
     try:
         while not stop.wait(STATUS_SECONDS):
             write_status(status, _status(pipeline))
     finally:
+        uploads.stop()
         pipeline.stop()
         write_status(status, _status(pipeline))
 

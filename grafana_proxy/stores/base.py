@@ -24,6 +24,7 @@ from grafana_proxy.model import (
     SeriesData,
     SeriesKind,
     TimeRange,
+    Upload,
 )
 
 Aggregation = Literal["avg", "min", "max", "sum", "count", "last"]
@@ -246,6 +247,26 @@ class MonitoringStore(Protocol):
     def mark_analysed(self, project: str, batch_id: str, when: int) -> None: ...
 
 
+class UploadStore(Protocol):
+    """Files staged by the api role for the ingest role (``SqlUploadStore``: the claim protocol)."""
+
+    def add(self, upload: Upload) -> None: ...
+
+    def get(self, project: str, upload_id: str) -> Upload | None: ...
+
+    def claim(self, now: int, lease_ms: int) -> Upload | None:
+        """The oldest waiting upload, claimed for ``lease_ms`` (its ``attempts`` is the claim's token)."""
+
+    def renew(self, upload: Upload, now: int) -> bool:
+        """Extend the claim; False when it was lost to another process."""
+
+    def finish(self, upload: Upload, now: int, result: dict[str, Any]) -> bool: ...
+
+    def fail(self, upload: Upload, now: int, error: str) -> bool: ...
+
+    def prune(self, finished_before: int) -> int: ...
+
+
 class ArtifactStore(Protocol):
     """Rows describing the files monitoring applications keep (``ArtifactKeeper`` writes the bytes)."""
 
@@ -382,6 +403,7 @@ class Stores:
 
     folds: FoldStore
     leases: LeaseStore
+    uploads: UploadStore
 
     def close(self) -> None:
         """Release connections; an implementation that holds some overrides this."""

@@ -153,6 +153,7 @@ def open_stores(settings: Settings) -> SqlStores:
     from grafana_proxy.stores.monitoring import SqlMonitoringStore
     from grafana_proxy.stores.results import SqlResultStore
     from grafana_proxy.stores.series import SqlSeriesStore
+    from grafana_proxy.stores.uploads import SqlUploadStore
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.database_url)
@@ -175,6 +176,7 @@ def open_stores(settings: Settings) -> SqlStores:
         artifacts=SqlArtifactStore(db),
         folds=SqlFoldStore(db),
         leases=SqlLeaseStore(db),
+        uploads=SqlUploadStore(db),
         engine=engine,
     )
 

@@ -302,6 +302,31 @@ monitoring_batches = Table(
     mysql_collate=MYSQL_COLLATE,
 )
 
+# Files the api role accepted (batches, training rows) and staged in the archive storage for the ingest role:
+# the queue the ingest processes claim from (status, created_at) and the answer a client polls (upload_id).
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("upload_id", String(32), primary_key=True),
+    Column("project", String(PROJECT_LEN), nullable=False),
+    Column("endpoint_uid", String(UID_LEN), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("fmt", String(16), nullable=False),
+    Column("path", String(1024), nullable=False),  # relative to the archive root
+    Column("size", BigInteger, nullable=False),
+    Column("params", JsonValue),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+    Column("claimed_at", BigInteger),
+    Column("finished_at", BigInteger),
+    Column("result", JsonValue),
+    Column("error", LongText),
+    Index("ix_uploads_status", "status", "created_at"),
+    mysql_charset=MYSQL_CHARSET,
+    mysql_collate=MYSQL_COLLATE,
+)
+
 # -- artifacts of monitoring applications (reports, documents, plots); the bytes live in the archive ------
 
 artifacts = Table(

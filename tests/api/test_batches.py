@@ -1,10 +1,13 @@
-"""Batch inference through real HTTP: Parquet, CSV and JSON batches into the archive, series and ground
-truth; the controller analyses each batch as one window; bad batches get a 4xx naming the fix."""
+"""Batch inference through real HTTP: Parquet, CSV and JSON batches accepted by the api (202, staged) and
+read by the ingest role's upload reader into the archive, series and ground truth; the controller analyses
+each batch as one window; bad batches get a 4xx naming the fix, or, when only reading the file finds the
+fault, a failed status naming it."""
 
 from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,7 +20,7 @@ from grafana_proxy.monitoring.controller import build_controller
 from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
-from tests.http_fixtures import Keys
+from tests.http_fixtures import Keys, stored
 
 BASE = "/api/v1/projects/alpha"
 PARQUET = {"Content-Type": "application/vnd.apache.parquet"}
@@ -53,8 +56,10 @@ def test_parquet_batch_lands_like_traffic_and_is_analysed_as_one_window(
     body = parquet(frame(3000, start))
     assert len(body) > settings.max_body_bytes // 4  # larger batches than JSON bodies are fine (own limit)
     answer = client.post(f"{BASE}/model-endpoints/bx/batches?batch_id=b1", content=body, headers={**write, **PARQUET})
-    assert answer.status_code == 200, answer.text
-    report = answer.json()
+    assert answer.status_code == 202 and answer.json()["batch_id"] == "b1", answer.text
+    status = stored(client, answer, write)
+    assert status["status"] == "done", status
+    report = status["result"]
     assert report["rows"] == 3000 and report["labels"] == 3000 and report["features"] == ["f1", "f2", "colour"]
     assert (report["start"], report["end"]) == (start, start + 2999 * 1000 + 1)
     rows = read_window(settings.archive_location, "alpha", "bx", start, start + 3_000_000)
@@ -69,7 +74,8 @@ def test_parquet_batch_lands_like_traffic_and_is_analysed_as_one_window(
     assert sum(v or 0 for v in counts[0].values) == 3000
     assert stores.series.names("alpha", "bx", SeriesKind.feature) == ["f1", "f2"]
     # Re-submitting the same batch id replaces its rows.
-    client.post(f"{BASE}/model-endpoints/bx/batches?batch_id=b1", content=body, headers={**write, **PARQUET})
+    again = client.post(f"{BASE}/model-endpoints/bx/batches?batch_id=b1", content=body, headers={**write, **PARQUET})
+    assert stored(client, again, write)["status"] == "done"
     assert len(read_window(settings.archive_location, "alpha", "bx", start, start + 3_000_000)) == 3000
 
     controller = build_controller(Runtime.build(settings, stores))
@@ -91,16 +97,16 @@ def test_csv_and_json_batches_of_a_job_get_its_batch_endpoint(client: TestClient
         content=csv,
         headers={**write, "Content-Type": "text/csv"},
     )
-    assert answer.status_code == 200, answer.text
+    first = stored(client, answer, write)["result"]
     uid = endpoint_uid("alpha", "nightly-scoring", "nightly-scoring")
-    assert answer.json()["endpoint_id"] == uid and answer.json()["start"] == 1767323045000
+    assert first["endpoint_id"] == uid and first["start"] == 1767323045000
     record = stores.endpoints.get("alpha", uid)
     assert record is not None and record.endpoint_type == EndpointType.batch_ep and record.feature_names == ["x", "y"]
     records = [{"x": 3.0, "y": "c", "score": 0.5, "ts": "2026-01-02T04:00:00Z"}]
     second = client.post(
         f"{BASE}/batches?job=nightly-scoring&prediction=score&timestamp_column=ts", json=records, headers=write
     )
-    assert second.status_code == 200, second.text
+    assert stored(client, second, write)["result"]["rows"] == 1
     listed = client.get(f"{BASE}/model-endpoints/{uid}/batches", headers=keys.header(keys.alpha_read)).json()
     assert [b["rows"] for b in listed] == [2, 1]
 
@@ -133,3 +139,28 @@ def test_bad_batches_are_refused_with_the_reason(client: TestClient, keys: Keys)
         url, content=b"a,prediction\n1,2\n", headers={**keys.header(keys.alpha_read), "Content-Type": "text/csv"}
     )
     assert read_only.status_code == 403
+
+
+def test_faults_only_reading_finds_make_the_upload_fail_with_the_reason(
+    client: TestClient, keys: Keys, settings: Settings
+) -> None:
+    """A Parquet file's columns and values are read by the ingest role: the api accepts the file, and its
+    status says failed with the reason a 400 would have given; the staged file is removed either way."""
+    write = keys.header(keys.alpha_write)
+    url = f"{BASE}/model-endpoints/ep1/batches"
+    no_prediction = parquet(pd.DataFrame({"a": [1.0, 2.0], "score": [0, 1]}))
+    status = stored(client, client.post(url, content=no_prediction, headers={**write, **PARQUET}), write)
+    assert status["status"] == "failed" and status["error"] == "invalid batch", status
+    assert status["message"].startswith("prediction column(s) prediction not in the batch; its columns: a, score")
+    bad_time = parquet(pd.DataFrame({"a": [1.0], "prediction": [1], "ts": ["not a time"]}))
+    status = stored(
+        client, client.post(url + "?timestamp_column=ts", content=bad_time, headers={**write, **PARQUET}), write
+    )
+    assert status["status"] == "failed" and "timestamp column 'ts'" in status["message"], status
+    # A read key sees the status; another project's key does not; an unknown id is a 404.
+    upload = f"{BASE}/uploads/{status['upload_id']}"
+    assert client.get(upload, headers=keys.header(keys.alpha_read)).json()["status"] == "failed"
+    assert client.get(upload.replace("/alpha/", "/beta/"), headers=keys.header(keys.all_read)).status_code == 404
+    assert client.get(f"{BASE}/uploads/nope", headers=write).status_code == 404
+    staged = Path(settings.archive_location) / "_uploads"
+    assert not [p for p in staged.rglob("*") if p.is_file()], "staged files left behind"

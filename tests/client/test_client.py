@@ -18,11 +18,13 @@ from typer.testing import CliRunner
 from grafana_proxy.app import create_app
 from grafana_proxy.archive.reference import REFERENCE_SAMPLE_ROWS, read_reference
 from grafana_proxy.cli.main import app as cli_app
-from grafana_proxy.client import AccessDenied, AsyncClient, BadRequest, Client, NotFound
+from grafana_proxy.client import AccessDenied, AsyncClient, BadRequest, Client, NotFound, UploadTimeout
+from grafana_proxy.ingest.events import endpoint_uid
 from grafana_proxy.model import AppResult
 from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.engine import close_stores, open_stores
+from tests.http_fixtures import uploads_here
 from tests.servers import serve_in_thread
 
 MINUTE = 60_000
@@ -43,7 +45,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     write = stores.keys.create("w", ["p"], "write")[1]
     read = stores.keys.create("r", ["p"], "read")[1]
     try:
-        with serve_in_thread(create_app(Runtime.build(settings, stores))) as url:
+        with serve_in_thread(create_app(Runtime.build(settings, stores))) as url, uploads_here(settings, stores):
             yield Server(url, write, read, tmp_path / "data")
     finally:
         close_stores(stores)
@@ -175,10 +177,36 @@ def test_training_rows_over_http_are_sampled_checked_and_kept_per_project(server
         assert missing.status_code == 404 and "'nope' not found" in missing.json()["message"]
         bad = http.put(url, content=b"not parquet", headers=write)
         assert bad.status_code == 400 and "not a Parquet file" in bad.json()["message"]
-        done = http.put(url, content=body, headers=write)
-        assert done.status_code == 200, done.text
-        assert done.json()["rows_kept"] == REFERENCE_SAMPLE_ROWS
+        accepted = http.put(url, content=body, headers=write)
+        assert accepted.status_code == 202, accepted.text
+        status = http.get(server.url + accepted.json()["status_url"], params={"wait": 30}, headers=read).json()
+        assert status["status"] == "done" and status["result"]["rows_kept"] == REFERENCE_SAMPLE_ROWS, status
+        # Parquet's magic bytes around something else: only reading finds it, and the status says so.
+        broken = http.put(url, content=b"PAR1" + b"\0" * 64 + b"PAR1", headers=write)
+        assert broken.status_code == 202, broken.text
+        status = http.get(server.url + broken.json()["status_url"], params={"wait": 30}, headers=read).json()
+        assert status["status"] == "failed" and status["message"].startswith("the body is not a Parquet file"), status
     kept = read_reference(str(server.data_dir / "archive"), "p", "ep")
     assert kept is not None and len(kept) == REFERENCE_SAMPLE_ROWS
     expected = big.sample(n=REFERENCE_SAMPLE_ROWS, random_state=0).sort_index().reset_index(drop=True)
     pd.testing.assert_frame_equal(kept, expected)
+
+
+def test_a_batch_no_ingest_process_reads_times_out_in_the_client_and_stays_queued(tmp_path: Path) -> None:
+    """Without an ingest process the api still accepts the batch; the client stops waiting after
+    ``wait_timeout`` with one line saying so, and the batch is stored once an ingest process reads it."""
+    settings = Settings(data_dir=tmp_path / "data", auth="none")
+    stores = open_stores(settings)
+    try:
+        with serve_in_thread(create_app(Runtime.build(settings, stores))) as url, Client(url, project="p") as gp:
+            began = time.monotonic()
+            with pytest.raises(UploadTimeout, match=r"still pending after 1 s \(is an ingest process running\?\)"):
+                gp.submit_batch(training(20).rename(columns={"label": "prediction"}), job="late", wait_timeout=1)
+            assert time.monotonic() - began < 10
+            assert gp.batches(endpoint_uid("p", "late", "late")) == []
+            with uploads_here(settings, stores):
+                report = gp.submit_batch(training(30).rename(columns={"label": "prediction"}), job="late")
+            assert report.rows == 30
+            assert sorted(b.rows for b in gp.batches(report.endpoint_id)) == [20, 30]  # the late one too
+    finally:
+        close_stores(stores)

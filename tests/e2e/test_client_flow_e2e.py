@@ -31,6 +31,7 @@ from grafana_proxy.settings import Settings
 from grafana_proxy.stores.engine import close_stores, open_stores
 from grafana_proxy.traffic import run_traffic, sample, training_frame
 from tests.conftest import _pg_schema
+from tests.http_fixtures import uploads_here
 from tests.servers import serve_in_thread
 
 MINUTE = 60_000
@@ -90,13 +91,15 @@ def test_mlrun_flow_through_the_client(backend_url: str, tmp_path: Path) -> None
     read_key = stores.keys.create("grafana", ["shop", "alpha", "beta"], "read")[1]
     uid = endpoint_uid("shop", "shop/iris", "classifier")
     runtime = Runtime.build(settings, stores)
-    # The ingest role, in a thread here: it folds what the events API and the gateway accept.
+    # The ingest role, in threads here: it folds what the events API and the gateway accept, and reads the
+    # uploaded reference rows and batch.
     ingest = IngestPipeline(runtime.ingest, stores)
     ingest.start()
     try:
         with (
             serve_in_thread(create_demo_model_app()) as model_url,
             serve_in_thread(create_app(runtime)) as url,
+            uploads_here(settings, stores),
             Client(url, key=write_key, project="shop") as gp,
         ):
             # 1. The model's training set as its reference.
