@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, delete, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, case, delete, func, or_, select
 
 from grafana_proxy.identifiers import check
 from grafana_proxy.model import (
@@ -192,7 +192,7 @@ class SqlEndpointStore:
         with self.db.write() as conn:
             # INSERT with defaults + changes; on an existing key update only the changed columns.
             conn.execute(
-                self.db.upsert(_T, ("project", "uid"), lambda s: {n: self.db.excluded(s, n) for n in narrow}),
+                self.db.upsert(_T, ("project", "uid"), lambda s: {n: self._merged(s, n) for n in narrow}),
                 {k: v for k, v in defaults.items() if k not in _DOCS} | narrow,
             )
             if documents:
@@ -202,6 +202,17 @@ class SqlEndpointStore:
                 )
             result = conn.execute(_FULL.where(_T.c.project == project, _T.c.uid == uid)).one()
         return _record(result)
+
+    def _merged(self, stmt: Any, name: str) -> Any:
+        """The value an upsert gives an existing row's column: the proposed one, except that the first and
+        last request only ever move outwards. Several writers set them (the fold of each ingest process, a
+        batch, the write API); the earliest and latest any of them saw is the record's."""
+        new = self.db.excluded(stmt, name)
+        if name not in ("first_request", "last_request"):
+            return new
+        old = _T.c[name]
+        outwards = new < old if name == "first_request" else new > old
+        return case((or_(old.is_(None), and_(new.is_not(None), outwards)), new), else_=old)
 
     def get(self, project: str, uid: str) -> EndpointRecord | None:
         with self.db.read() as conn:

@@ -141,3 +141,15 @@ def test_delete_removes_series_points_and_results(stores: Stores) -> None:
     stores.endpoints.upsert("p", "a", {"name": "again"})
     assert stores.series.write("p", "a", SeriesKind.metric, [Point("m", t, 3.0)]) == 1
     assert stores.series.latest("p", ["a"], SeriesKind.metric, ["m"]) == {("a", "m"): (t, 3.0)}
+
+
+def test_first_and_last_request_only_move_outwards(stores: Stores) -> None:
+    # Several writers set them (each ingest process's fold, a batch): a later first or an earlier last
+    # request must not undo what another writer saw.
+    stores.endpoints.upsert("p", "e", {"first_request": 1_000, "last_request": 5_000})
+    record = stores.endpoints.upsert("p", "e", {"first_request": 2_000, "last_request": 4_000})
+    assert (record.first_request, record.last_request) == (1_000, 5_000)
+    record = stores.endpoints.upsert("p", "e", {"first_request": 500, "last_request": 9_000, "error_count": 3})
+    assert (record.first_request, record.last_request, record.error_count) == (500, 9_000, 3)
+    record = stores.endpoints.upsert("p", "e", {"name": "renamed"})
+    assert (record.first_request, record.last_request) == (500, 9_000)
