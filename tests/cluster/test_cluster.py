@@ -28,7 +28,7 @@ CLIENTS, BATCHES, BATCH_SIZE = 4, 50, 1_000  # 200,000 events
 ENDPOINTS = 8
 WINDOW_SECONDS = 5  # stream-window period
 PERIOD_MS = 6_000  # the controller's base period (0.1 minute)
-DELAY_SECONDS = 20  # a window is analysed this long after its end: the ingest lag after a kill fits in it
+DELAY_SECONDS = 40  # a window is analysed this long after its end: the ingest lag after a kill fits in it
 
 
 def _consumer_idle(settings: dict[str, str]) -> bool:
