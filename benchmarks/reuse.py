@@ -13,7 +13,7 @@ from pathlib import Path
 from benchmarks import seeddata
 from benchmarks.seeddata import SeededData
 
-QUERY_ROWS = ("Q1", "Q2", "Q3", "Q4")
+QUERY_ROWS = ("Q1", "Q2", "Q3", "Q4", "T1")
 SEED_STEP_MS = 60_000  # SeedOptions' default step: one point per minute
 SERVER_ENV = {"GRAFANA_PROXY_CONTROLLER_IN_SERVE": "false"}
 

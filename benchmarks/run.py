@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from benchmarks import loaded, machine, pgcopy, pipeline, prometheus, queries, reuse, seeddata
+from benchmarks import loaded, machine, pgcopy, pipeline, prometheus, queries, reuse, seeddata, throughput
 from benchmarks.procs import Child
 from benchmarks.report import Row, render, write_json
 from benchmarks.roles import Stack, memory_mb, start_stack
@@ -59,7 +59,7 @@ class Profile:
 
 
 PIPELINE_ROWS = frozenset({"I1", "G1"})
-ROW_ORDER = ("S1", "Q1", "Q2", "Q3", "Q4", "Q1L", "Q2L", "I1", "G1", "D1", "M1-api", "M1-ingest", "M1")
+ROW_ORDER = ("S1", "Q1", "Q2", "Q3", "Q4", "T1", "Q1L", "Q2L", "I1", "G1", "D1", "M1-api", "M1-ingest", "M1")
 FULL = Profile("full", 100, 30, 10_000, 50, 5, 200_000, 1000, 4, 200, 15, 100, 1_000_000, 3, True, 10.0, 90.0)
 # CI smoke test: every row is produced, nothing about the numbers is meaningful.
 QUICK = Profile("quick", 3, 2, 200, 3, 1, 2000, 500, 2, 50, 1, 10, 20_000, 1, False, 0.5, 20.0)
@@ -141,6 +141,13 @@ def query_rows(
             )
     for row in rows:
         queries.sanity(row)
+    if only is None or "T1" in only:
+        console.print("T1 ...")
+        q1 = queries.query_specs(seeddata.PROJECT, data.single_uid, seeddata.METRIC)[0]
+        seconds = throughput.SECONDS if profile.runs >= 50 else 1.0
+        rows.append(
+            guarded("T1", lambda: throughput.measure_throughput(ours_url, pg_url, read_key, q1, data.end_ms, seconds))
+        )
     return rows
 
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from grafana_proxy.archive.reader import read_window
 from grafana_proxy.ingest.events import endpoint_uid
 from grafana_proxy.model import EndpointType, SeriesKind, TimeRange
-from grafana_proxy.monitoring.controller import build_controller
+from grafana_proxy.monitoring.build import build_controller
 from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores

@@ -25,7 +25,7 @@ from grafana_proxy.demo_model import FEATURES, create_demo_model_app, predict_pr
 from grafana_proxy.gateway.run import build_gateway
 from grafana_proxy.ingest.events import endpoint_uid
 from grafana_proxy.ingest.pipeline import IngestPipeline
-from grafana_proxy.monitoring.controller import build_controller
+from grafana_proxy.monitoring.build import build_controller
 from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.engine import close_stores, open_stores

@@ -21,7 +21,7 @@ from grafana_proxy.app import create_app
 from grafana_proxy.cli import monitor
 from grafana_proxy.dashboards import names as n
 from grafana_proxy.model import ResultStatus, TimeRange
-from grafana_proxy.monitoring.controller import build_controller
+from grafana_proxy.monitoring.build import build_controller
 from grafana_proxy.runtime import Runtime
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
