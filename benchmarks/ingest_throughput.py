@@ -2,14 +2,13 @@
 
     python -m benchmarks.ingest_throughput [--events 100000] [--batch 500] [--clients 4]
 
-Starts the ingest server (tests/ingest/ingest_server.py) on a fresh data dir, posts batches from several
-clients, then measures how long the pipeline takes to fold everything (stop = drain)."""
+Starts the api role alone (``grafana-proxy run api``, no key check) on a fresh data dir, posts batches from
+several clients, stops it, then measures how long the pipeline takes to fold everything (stop = drain)."""
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import signal
 import sys
 import tempfile
 import time
@@ -17,13 +16,12 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.roles import start_stack
 from grafana_proxy.ingest.config import IngestConfig
 from grafana_proxy.ingest.events import parse_batch
 from grafana_proxy.ingest.pipeline import IngestPipeline
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.engine import close_stores, open_stores
-from tests.ingest.test_kill9 import _start
-from tests.servers import free_port
 
 
 def _batch(n: int, size: int, now: int) -> list[dict[str, object]]:
@@ -50,17 +48,15 @@ def main() -> None:
     now = int(time.time() * 1000)
     batches = [_batch(n, args.batch, now) for n in range(args.events // args.batch)]
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        port = free_port()
-        proc = _start(data, port)
-        url = f"http://127.0.0.1:{port}/api/v1/projects/bench/events"
+        data = Path(tmp) / "data"
+        api = start_stack("api", data, Path(tmp) / "logs", {"GRAFANA_PROXY_AUTH": "none"}, ingest=False)
+        url = f"{api.url}/api/v1/projects/bench/events"
         start = time.perf_counter()
         with httpx.Client(timeout=30) as client, concurrent.futures.ThreadPoolExecutor(args.clients) as pool:
             codes = list(pool.map(lambda b: client.post(url, json=b).status_code, batches))
         acked = time.perf_counter() - start
         assert set(codes) == {202}, set(codes)
-        proc.send_signal(signal.SIGKILL)  # leave the fold to a pipeline we time on its own
-        proc.wait()
+        api.stop()  # no ingest role ran: the fold is left to a pipeline we time on its own
         settings = Settings(data_dir=data)
         stores = open_stores(settings)
         start = time.perf_counter()

@@ -35,21 +35,33 @@ class Copied:
 
 
 @contextmanager
+def scratch_database(admin_url: str = ADMIN_URL) -> Iterator[str]:
+    """A fresh, empty database of the run's own on the server of ``admin_url`` (its libpq URL is
+    yielded), dropped with everything in it when the block ends."""
+    name = f"gp_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def sqlalchemy_url(libpq_url: str) -> str:
+    """The URL our settings take (``db_url``) for a libpq one: the psycopg 3 driver named."""
+    return libpq_url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@contextmanager
 def postgres_copy(sqlite_db: Path, work: Path, admin_url: str = ADMIN_URL) -> Iterator[Copied]:
     """A database with the copy, dropped when the block ends."""
-    name = f"gp_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = admin_url.rsplit("/", 1)[0]
-    try:
+    with scratch_database(admin_url) as pg_url:
         began = time.perf_counter()
-        url = f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+        url = sqlalchemy_url(pg_url)
         close_stores(open_stores(Settings(db_url=url, data_dir=work / "pg-migrate")))
-        rows = _copy(sqlite_db, f"{base}/{name}")
+        rows = _copy(sqlite_db, pg_url)
         yield Copied(url, rows, time.perf_counter() - began)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _columns(src: sqlite3.Connection, dst: psycopg.Connection, table: str) -> list[str]:

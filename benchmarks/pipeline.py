@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ INGEST_PROJECT = "ingest-bench"
 JSON_HEADERS = {"content-type": "application/json"}
 
 
-def _event_batches(total: int, batch: int, start_ms: int) -> list[bytes]:
+def event_batches(total: int, batch: int, start_ms: int) -> list[bytes]:
     """Pre-encoded batches, so the client's JSON encoding is not part of the measured time."""
     rng = np.random.default_rng(5)
     features = rng.normal(size=(total, 4)).round(4).tolist()
@@ -48,22 +49,49 @@ def _event_batches(total: int, batch: int, start_ms: int) -> list[bytes]:
     return batches
 
 
-def measure_ingest(
-    base_url: str, write_key: str, total: int, batch: int, concurrency: int, project: str = INGEST_PROJECT
-) -> Row:
-    row = Row("I1", f"events API ingest, batches of {batch}, {concurrency} clients", "events/s", ">= 50,000 events/s")
-    path = f"/api/v1/projects/{project}/events"
-    headers = {"X-V3io-Session-Key": write_key, "content-type": "application/json"}
-    batches = _event_batches(total, batch, int(time.time() * 1000) - 3_600_000)
-    with httpx.Client(base_url=base_url, headers=headers, timeout=120) as probe_client:
-        probe = probe_client.post(path, content=batches[0])
+def i1_batches(total: int, batch: int) -> list[bytes]:
+    """I1's batches: ``total`` events within the last hour (older than any lateness, none in the future)."""
+    return event_batches(total, batch, int(time.time() * 1000) - 3_600_000)
+
+
+def events_path(project: str = INGEST_PROJECT) -> str:
+    return f"/api/v1/projects/{project}/events"
+
+
+def write_headers(write_key: str) -> dict[str, str]:
+    return {"X-V3io-Session-Key": write_key, "content-type": "application/json"}
+
+
+def probe_events(base_url: str, write_key: str, body: bytes, project: str = INGEST_PROJECT) -> str | None:
+    """Post one batch; None when it was accepted, else why the events API cannot be measured."""
+    path = events_path(project)
+    with httpx.Client(base_url=base_url, headers=write_headers(write_key), timeout=120) as client:
+        probe = client.post(path, content=body)
     if probe.status_code in (404, 405):
-        return pending(row, f"POST {path} is not mounted in create_app (HTTP {probe.status_code})")
+        return f"POST {path} is not mounted in create_app (HTTP {probe.status_code})"
     if probe.status_code == 503:
-        return pending(row, "events route mounted but the ingest pipeline is not started by serve (HTTP 503)")
+        return f"events route mounted but refused the batch (HTTP 503): {probe.text[:200]}"
     if probe.status_code >= 300:
-        return pending(row, f"events route answered HTTP {probe.status_code}: {probe.text[:200]}")
-    rest = batches[1:]
+        return f"events route answered HTTP {probe.status_code}: {probe.text[:200]}"
+    return None
+
+
+@dataclass(frozen=True)
+class Load:
+    """What ``post_load`` saw: wall time of the whole load, each batch's latency and any refusal."""
+
+    seconds: float
+    latencies_ms: tuple[float, ...]
+    errors: tuple[str, ...]
+
+
+def post_load(
+    base_url: str, write_key: str, batches: Sequence[bytes], concurrency: int, project: str = INGEST_PROJECT
+) -> Load:
+    """``batches`` shared round robin among ``concurrency`` client threads, each posting its share in
+    turn (a closed loop: the next batch once the last one is acknowledged)."""
+    path = events_path(project)
+    headers = write_headers(write_key)
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -79,18 +107,29 @@ def measure_ingest(
                     if response.status_code >= 300:
                         errors.append(f"HTTP {response.status_code}")
 
-    threads = [threading.Thread(target=worker, args=(rest[i::concurrency],)) for i in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(batches[i::concurrency],)) for i in range(concurrency)]
     began = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - began
+    return Load(time.perf_counter() - began, tuple(latencies), tuple(errors))
+
+
+def measure_ingest(
+    base_url: str, write_key: str, total: int, batch: int, concurrency: int, project: str = INGEST_PROJECT
+) -> Row:
+    row = Row("I1", f"events API ingest, batches of {batch}, {concurrency} clients", "events/s", ">= 50,000 events/s")
+    batches = i1_batches(total, batch)
+    refused = probe_events(base_url, write_key, batches[0], project)
+    if refused is not None:
+        return pending(row, refused)
+    load = post_load(base_url, write_key, batches[1:], concurrency, project)
     events = total - min(batch, total)
-    row.ours = events / wall if wall > 0 else None
-    row.details = {"events": events, "seconds": round(wall, 3), "batch": Timing(tuple(latencies)).summary()}
-    if errors:
-        row.status, row.met = f"failed: {len(errors)} batches refused ({errors[0]})", False
+    row.ours = events / load.seconds if load.seconds > 0 else None
+    row.details = {"events": events, "seconds": round(load.seconds, 3), "batch": Timing(load.latencies_ms).summary()}
+    if load.errors:
+        row.status, row.met = f"failed: {len(load.errors)} batches refused ({load.errors[0]})", False
     else:
         row.met = row.ours is not None and row.ours >= 50_000
     return row

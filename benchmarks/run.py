@@ -1,6 +1,7 @@
 """Entry point: ``python -m benchmarks.run [--quick] [--out FILE] [--keep]``;
 ``python -m benchmarks.run --reuse DIR [--only Q1,Q2]`` reruns query rows on a kept run's data;
-``python -m benchmarks.run --only I1,G1`` reruns the pipeline rows alone (fresh data dir, no seeding).
+``python -m benchmarks.run --only I1,G1`` reruns the pipeline rows alone (fresh data dir, no seeding);
+``--only J1,J2,J3`` the JetStream rows (NATS and PostgreSQL on this machine).
 Results go to ``<temp dir>/grafana-proxy-benchmark/<profile>.json`` unless ``--out`` says otherwise:
 a run never writes into the source tree.
 
@@ -10,11 +11,13 @@ imported blocks -> wait until compaction is over -> start our api and ingest rol
 the PostgreSQL copy) -> Q1..Q4 interleaved (ours, Prometheus, ours on PostgreSQL) -> M1-api -> I1
 alone -> M1-ingest once it is folded -> the loaded phase: Q1L/Q2L clients in their own processes, the
 controller role started (it catches up every window since the seed), I1's load again into another
-project, the ingest backlog drained -> M1 -> G1 -> D1 -> stop."""
+project, the ingest backlog drained -> M1 -> G1 -> D1 -> stop -> J1, J2, J3 (processes of their own, on
+a fresh PostgreSQL database and a NATS stream of the run's own each)."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import sys
@@ -29,7 +32,19 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from benchmarks import loaded, machine, pgcopy, pipeline, prometheus, queries, reuse, seeddata, throughput
+from benchmarks import (
+    loaded,
+    machine,
+    pgcopy,
+    pipeline,
+    prometheus,
+    publish_latency,
+    queries,
+    reuse,
+    seeddata,
+    stream_ingest,
+    throughput,
+)
 from benchmarks.procs import Child
 from benchmarks.report import Row, render, write_json
 from benchmarks.roles import Stack, memory_mb, start_stack
@@ -56,13 +71,20 @@ class Profile:
     wait_compaction: bool
     loaded_settle_s: float  # after the ingest backlog is drained, Q1L/Q2L go on this long
     drain_timeout_s: float
+    publish_runs: int = 200  # J3: measured posts per side
+    publish_warmup: int = 20
+    fold_timeout_s: float = 600.0  # J1/J2: how long the workers may take to fold I1's load
 
 
-PIPELINE_ROWS = frozenset({"I1", "G1"})
-ROW_ORDER = ("S1", "Q1", "Q2", "Q3", "Q4", "T1", "Q1L", "Q2L", "I1", "G1", "D1", "M1-api", "M1-ingest", "M1")
+STREAM_ROWS = frozenset({"J1", "J2", "J3"})
+PIPELINE_ROWS = frozenset({"I1", "G1"}) | STREAM_ROWS
+ROW_ORDER = (
+    *("S1", "Q1", "Q2", "Q3", "Q4", "T1", "Q1L", "Q2L", "I1", "J1", "J2", "J3"),
+    *("G1", "D1", "M1-api", "M1-ingest", "M1"),
+)
 FULL = Profile("full", 100, 30, 10_000, 50, 5, 200_000, 1000, 4, 200, 15, 100, 1_000_000, 3, True, 10.0, 90.0)
 # CI smoke test: every row is produced, nothing about the numbers is meaningful.
-QUICK = Profile("quick", 3, 2, 200, 3, 1, 2000, 500, 2, 50, 1, 10, 20_000, 1, False, 0.5, 20.0)
+QUICK = Profile("quick", 3, 2, 200, 3, 1, 2000, 500, 2, 50, 1, 10, 20_000, 1, False, 0.5, 20.0, 5, 1, 60.0)
 API_GOAL_MB = 150.0
 INGEST_GOAL_MB = 250.0
 
@@ -220,20 +242,50 @@ def pipeline_rows(profile: Profile, work: Path, ours_url: str, write_key: str, o
     return rows
 
 
+def stream_rows(profile: Profile, work: Path, only: frozenset[str]) -> list[Row]:
+    """J1, J2 (I1's load through JetStream with one and two ingest workers) and J3 (the publish path's
+    added latency), or the ``only`` subset, each guarded. Each starts (and stops) processes of its own."""
+    load = (profile.ingest_events, profile.ingest_batch, profile.ingest_clients)
+    measures: dict[str, Callable[[], Row]] = {
+        f"J{workers}": functools.partial(
+            stream_ingest.measure_stream_ingest, f"J{workers}", workers, *load, work, profile.fold_timeout_s
+        )
+        for workers in (1, 2)
+    }
+    measures["J3"] = functools.partial(
+        publish_latency.measure_publish_latency,
+        profile.publish_runs,
+        profile.publish_warmup,
+        profile.ingest_batch,
+        work,
+    )
+    rows: list[Row] = []
+    for row_id, measure in measures.items():
+        if row_id in only:
+            console.print(f"{row_id} ...")
+            rows.append(guarded(row_id, measure))
+    return rows
+
+
 def run_pipeline_only(profile: Profile, work: Path, only: frozenset[str]) -> dict[str, Any]:
-    """Only I1/G1: our server on an empty data dir (I1 writes its own project, so the seeded data of a
-    full run is not needed), then the gateway rows. Same measurements and profile as the full run."""
+    """Only I1/G1/J1-J3: our server on an empty data dir when I1 or G1 is asked for (I1 writes its own
+    project, so the seeded data of a full run is not needed), the gateway rows, then the JetStream rows.
+    Same measurements and profile as the full run."""
     began = time.time()
     load_at_start = list(os.getloadavg())
     stacks: list[Stack] = []
+    rows: list[Row] = []
     try:
-        _read_key, write_key = seeddata.create_keys(work / "data")
-        ours = start_ours(work / "data", work)
-        stacks.append(ours)
-        rows = pipeline_rows(profile, work, ours.url, write_key, only)
+        if only - STREAM_ROWS:
+            _read_key, write_key = seeddata.create_keys(work / "data")
+            ours = start_ours(work / "data", work)
+            stacks.append(ours)
+            rows += pipeline_rows(profile, work, ours.url, write_key, only)
     finally:
         for stack in stacks:
             stack.stop()
+    rows += stream_rows(profile, work, only)
+    rows.sort(key=lambda row: ROW_ORDER.index(row.id))
     return {
         "profile": f"{profile.name} (pipeline rows {','.join(sorted(only))} only, fresh data dir)",
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(began)),
@@ -303,6 +355,7 @@ def run(profile: Profile, work: Path, install: bool) -> dict[str, Any]:
                 "D1", lambda: pipeline.measure_drift(profile.drift_features, profile.drift_rows, profile.drift_runs)
             )
         )
+    rows += stream_rows(profile, work, STREAM_ROWS)  # after every process of the main stack has stopped
     by_id = {row.id: row for row in rows}
     ordered = [by_id[row_id] for row_id in ROW_ORDER if row_id in by_id] + [r for r in rows if r.id not in ROW_ORDER]
     return {
@@ -399,12 +452,12 @@ def loaded_rows(
 
 
 def _pipeline_only(parser: argparse.ArgumentParser, text: str | None) -> frozenset[str] | None:
-    """``--only I1,G1`` without ``--reuse``: which pipeline rows to rerun (None: the full run)."""
+    """``--only I1,G1,J1,J2,J3`` without ``--reuse``: which pipeline rows to rerun (None: the full run)."""
     if text is None:
         return None
     wanted = frozenset(part.strip().upper() for part in text.split(",") if part.strip())
     if not wanted or not wanted <= PIPELINE_ROWS:
-        parser.error(f"without --reuse, --only takes a subset of I1,G1; got {text!r}")
+        parser.error(f"without --reuse, --only takes a subset of {','.join(sorted(PIPELINE_ROWS))}; got {text!r}")
     return wanted
 
 
@@ -422,7 +475,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-install", action="store_true", help="never apt-get install Prometheus")
     parser.add_argument("--reuse", type=Path, default=None, help="rerun query rows on a kept work dir's data")
     parser.add_argument(
-        "--only", default=None, help="with --reuse: a subset of Q1,Q2,Q3,Q4; without: a subset of I1,G1 (no seeding)"
+        "--only",
+        default=None,
+        help="with --reuse: a subset of Q1,Q2,Q3,Q4; without: a subset of I1,G1,J1,J2,J3 (no seeding)",
     )
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL

@@ -59,9 +59,9 @@ class SeededData:
     wide_seconds: float
 
 
-def settings_for(data_dir: Path) -> Settings:
+def settings_for(data_dir: Path, db_url: str | None = None) -> Settings:
     # Built directly, not from the environment: the run must not pick up a developer's .env or DB URL.
-    return Settings(data_dir=data_dir, db_url=None)
+    return Settings(data_dir=data_dir, db_url=db_url)
 
 
 def seed_main(data_dir: Path, om_dir: Path, endpoints: int, days: float) -> SeededData:
@@ -126,9 +126,10 @@ def seed_wide(data: SeededData, endpoints: int, templates: int = 100) -> SeededD
         close_stores(stores)
 
 
-def create_keys(data_dir: Path) -> tuple[str, str]:
-    """(read key, write key) for all projects: the benchmark goes through the same key check as Grafana."""
-    stores: Stores = open_stores(settings_for(data_dir))
+def create_keys(data_dir: Path, db_url: str | None = None) -> tuple[str, str]:
+    """(read key, write key) for all projects: the benchmark goes through the same key check as Grafana.
+    ``db_url``: the database of the stores (default: the SQLite file in ``data_dir``), migrated first."""
+    stores: Stores = open_stores(settings_for(data_dir, db_url))
     try:
         _read, read_secret = stores.keys.create("bench-read", None, "read")
         _write, write_secret = stores.keys.create("bench-write", None, "write")

@@ -11,7 +11,25 @@ import pytest
 
 from benchmarks.run import main
 
-ROWS = ("S1", "Q1", "Q2", "Q3", "Q4", "Q1L", "Q2L", "I1", "G1", "D1", "M1-api", "M1-ingest", "M1")
+ROWS = (
+    "S1",
+    "Q1",
+    "Q2",
+    "Q3",
+    "Q4",
+    "T1",
+    "Q1L",
+    "Q2L",
+    "I1",
+    "J1",
+    "J2",
+    "J3",
+    "G1",
+    "D1",
+    "M1-api",
+    "M1-ingest",
+    "M1",
+)
 
 
 @pytest.mark.slow
@@ -45,4 +63,8 @@ def test_quick_profile_produces_every_row(tmp_path: Path) -> None:
     roles = {p["role"] for p in rows["M1"]["details"]["processes"]}
     assert {"api", "ingest", "controller"} <= roles, rows["M1"]
     assert rows["M1-api"]["ours"] > 0 and rows["M1-ingest"]["ours"] > 0
+    # One api process answered Q1's query from several client processes, on SQLite and on PostgreSQL.
+    assert rows["T1"]["status"] == "measured" and rows["T1"]["ours"] > 1 and rows["T1"]["postgres"] > 1, rows["T1"]
+    for stream_row in ("J1", "J2", "J3"):  # NATS and PostgreSQL are services of the test machine
+        assert rows[stream_row]["status"] == "measured", rows[stream_row]
     assert set(result["machine"]) >= {"cpu_model", "cores", "ram_gib", "python", "sqlite", "prometheus"}
