@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -156,3 +159,28 @@ def workers(settings: Settings, count: int) -> Iterator[list[StreamWorker]]:
             thread.join(20)
         for stores in opened:
             close_stores(stores)
+
+
+def ingest_process(settings: Settings, data_dir: Path, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """A real `grafana-proxy run ingest` process on ``settings``' stream and database, writing the shared
+    archive; its output goes to ``log`` (or nowhere)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRAFANA_PROXY_")}
+    for name in (
+        "db_url",
+        "stream_url",
+        "stream_name",
+        "stream_subject_prefix",
+        "stream_consumer",
+        "stream_ack_wait_seconds",
+        "archive_batch_seconds",
+        "window_period_seconds",
+        "window_lateness_seconds",
+    ):
+        env[f"GRAFANA_PROXY_{name.upper()}"] = str(getattr(settings, name))
+    env["GRAFANA_PROXY_DATA_DIR"] = str(data_dir)
+    env["GRAFANA_PROXY_ARCHIVE_URL"] = settings.archive_location  # one shared archive
+    cli = [sys.executable, "-c", "from grafana_proxy.cli.main import app; app()", "run", "ingest"]
+    if log is None:
+        return subprocess.Popen(cli, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with log.open("ab") as out:
+        return subprocess.Popen(cli, env=env, stdout=out, stderr=subprocess.STDOUT)
