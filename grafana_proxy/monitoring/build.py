@@ -1,5 +1,6 @@
 """The controller as the controller role and ``grafana-proxy controller`` run it: the archive readers,
-per-project plans, status, artifacts and the leases it shares the work through with other controllers."""
+per-project plans, status, artifacts, the leases it shares the work through with other controllers and
+the ingest watermark of the event log."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 from grafana_proxy.monitoring.controller import Controller, WindowReader
 from grafana_proxy.monitoring.projects import Planner
 from grafana_proxy.monitoring.sharing import Sharing, controller_id
+from grafana_proxy.monitoring.watermark import CaughtUp, IngestWatermark
 
 if TYPE_CHECKING:
     from grafana_proxy.runtime import Runtime
@@ -44,4 +46,15 @@ def build_controller(runtime: Runtime, on_pass: Callable[[float, list[str]], Non
         reference_reader=partial(read_reference, config.archive_url),
         artifact_retention_ms=runtime.settings.artifact_retention_ms(),
         sharing=Sharing(stores.leases, controller_id(), int(runtime.settings.controller_lease_seconds * 1000)),
+        watermark=ingest_watermark(runtime),
     )
+
+
+def ingest_watermark(runtime: Runtime) -> IngestWatermark:
+    """The JetStream stream's oldest batch not archived yet when ``stream_url`` is set; else the window
+    delay alone (the embedded spool)."""
+    if not runtime.stream.enabled:
+        return CaughtUp()
+    from grafana_proxy.stream.watermark import JetStreamWatermark  # loads nats-py: stream mode only
+
+    return JetStreamWatermark(runtime.stream)

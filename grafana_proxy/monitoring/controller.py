@@ -11,7 +11,11 @@ is analysed again and the writes are idempotent (results replace by key, points 
 Failure isolation: an application that raises, or returns something the stores refuse, is recorded as a
 result ``application_error`` (status irrelevant, extra_data ``error``) and the window counts as analysed;
 the other applications carry on. An unreachable archive or database stops that endpoint's pass
-without advancing, so the window is retried next pass."""
+without advancing, so the window is retried next pass.
+
+The ingest watermark (``monitoring.watermark``) holds windows back while batches accepted before their
+end plus the delay are still on their way to the archive (the JetStream event log behind a lagging
+ingest): "now" for the windows is at most the acceptance time of the oldest batch not archived yet."""
 
 from __future__ import annotations
 
@@ -47,6 +51,7 @@ from grafana_proxy.monitoring.sharing import (
     LeaseLost,
     Sharing,
 )
+from grafana_proxy.monitoring.watermark import HELD_RETRY_MS, CaughtUp, IngestGate, IngestWatermark
 from grafana_proxy.stores.base import GroundTruthStore, ScheduleStore, Stores
 from grafana_proxy.vocabulary import APPLICATION_ERROR
 
@@ -85,8 +90,11 @@ class Controller:
         reference_reader: ReferenceReader | None = None,
         artifact_retention_ms: int | None = None,
         sharing: Sharing | None = None,
+        watermark: IngestWatermark | None = None,
     ) -> None:
         self.stores = stores
+        # How far the ingest has archived what was accepted (None: the window delay covers its lag).
+        self.ingest = IngestGate(watermark or CaughtUp())
         # How the work is shared with other controllers (leases), or not (tests, tools).
         self.sharing: Sharing | Alone = sharing or Alone(schedules, status)
         # Per-project periods and application sets (None: every project uses ``applications``).
@@ -114,6 +122,10 @@ class Controller:
         """Analyse every due window (and submitted batch) of every endpoint of every monitored project."""
         now = self.clock() if now is None else now
         summary = PassSummary()
+        ready = self.ingest.ready_until(now)  # None: unknown, so no window is due (batches still are)
+        if ready is None:
+            summary.failures.append(f"ingest watermark: {self.ingest.error}")
+        summary.ready_until = ready
         plans = self.planner.plans(self.stores.endpoints.projects())
         for (project, name), error in self.planner.errors.items():  # set, but cannot be loaded now
             tally = summary.tally(project, name)
@@ -124,22 +136,25 @@ class Controller:
                 break
             if not plan.enabled or not plan.applications:
                 continue
-            self._project(plan, now, summary)
+            self._project(plan, now, ready, summary)
         self._record(summary, now)
         if self.artifacts is not None and self.artifact_retention_ms is not None:
             self.artifacts.prune(self.artifact_retention_ms)
         return summary
 
-    def _project(self, plan: ProjectPlan, now: int, summary: PassSummary) -> None:
+    def _project(self, plan: ProjectPlan, now: int, ready: int | None, summary: PassSummary) -> None:
         project = plan.project
         progress = self.schedules.last_analyzed(project)
+        # The ingest's progress unknown: no window is due (the batches below still are).
+        records = [] if ready is None else self.stores.endpoints.records(project)
+        until = now if ready is None else ready
         due = {
             record.uid: record
-            for record in self.stores.endpoints.records(project)
+            for record in records
             # A batch endpoint is analysed batch by batch, below.
             if record.monitoring_mode == "enabled"
             and record.endpoint_type not in _NOT_WINDOWED
-            and self._due(plan, record, progress, now)
+            and self._due(plan, record, progress, until)
         }
 
         def endpoint(fence: Fence, unit: str) -> None:
@@ -147,7 +162,7 @@ class Controller:
             # Shared: the progress as it is now that the unit is ours (its last holder may have advanced it).
             fresh = progress if self.sharing.alone else self.schedules.last_analyzed(project, record.uid)
             with self._isolated(summary, f"{project}/{record.uid}"):
-                self._endpoint(plan, record, self._due(plan, record, fresh, now), now, summary, fence)
+                self._endpoint(plan, record, self._due(plan, record, fresh, until), now, summary, fence)
 
         self.sharing.share(project, [ENDPOINT_UNIT + uid for uid in due], endpoint, self.stopping)
         if self.status is not None:
@@ -234,7 +249,8 @@ class Controller:
     def _due(
         self, plan: ProjectPlan, record: EndpointRecord, progress: Mapping[tuple[str, str], int], now: int
     ) -> dict[int, list[PlannedApp]]:
-        """Window start -> the applications due on that window of the endpoint."""
+        """Window start -> the applications due on that window of the endpoint (``now`` as far as the
+        ingest has got)."""
         due: dict[int, list[PlannedApp]] = {}
         for app in plan.applications:
             if not app.covers(record.uid):
@@ -375,18 +391,21 @@ class Controller:
         while not stop.is_set():
             started = self.clock()
             timer = time.perf_counter()
+            ready: int | None = started
             try:
-                failed = self._failing_applications(self.run_once(started))
+                summary = self.run_once(started)
+                failed, ready = self._failing_applications(summary), summary.ready_until
             except Exception:  # e.g. the database is down: keep the loop alive, try again next period
                 log.exception("monitoring pass failed")
                 failed = ["controller"]
             if self.on_pass is not None:
                 self.on_pass(time.perf_counter() - timer, failed)
-            while not stop.is_set() and (wait := self._next_due(started) - self.clock()) > 0:
+            while not stop.is_set() and (wait := self._next_due(started, ready) - self.clock()) > 0:
                 stop.wait(min(60.0, max(1.0, wait / 1000)))
 
-    def _next_due(self, started: int) -> int:
-        """When the next window of any project (or a submitted batch) is due after a pass at ``started``."""
+    def _next_due(self, started: int, ready: int | None) -> int:
+        """When the next window of any project (or a submitted batch) is due after a pass at ``started``
+        that could treat ``ready`` as now (the ingest watermark; None: unknown)."""
         delay = self.config.delay_ms
         try:
             periods = {p.period_ms for p in self.planner.plans([]) if p.enabled} | {self.config.period_ms}
@@ -394,6 +413,10 @@ class Controller:
         except Exception:  # the database is down: the pass will say so
             periods, batches = {self.config.period_ms}, []
         due = min(window_end(started - delay, p) + delay for p in periods)
+        # Windows the watermark held back (one ends between it and the pass's now), or no watermark at all:
+        # they are due as soon as the ingest catches up, so look again soon rather than a period later.
+        if ready is None or any(window_end(ready - delay, p) <= started - delay for p in periods):
+            due = min(due, started + HELD_RETRY_MS)
         # A batch stuck behind an outage is retried every 10 s at most, not in a tight loop.
         return min([due, *(max(submitted + delay, started + 10_000) for submitted in batches)])
 

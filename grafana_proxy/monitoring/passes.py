@@ -19,6 +19,8 @@ class PassSummary:
     failures: list[str] = field(default_factory=list)  # "<app> <endpoint> <window end>: <error>"
     applications: dict[tuple[str, str], AppTally] = field(default_factory=dict)  # (project, app name)
     batches: int = 0  # batches analysed
+    # "Now" for the pass's windows, as far as the ingest had archived (None: unknown, no window analysed).
+    ready_until: int | None = None
 
     def tally(self, project: str, name: str) -> AppTally:
         return self.applications.setdefault((project, name), AppTally())

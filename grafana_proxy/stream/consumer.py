@@ -136,6 +136,7 @@ class StreamWorker:
         self.dead_lettered = 0
         self.backlog = 0
         self._last: dict[str, float] = {}
+        self._closing = False  # set while this worker closes its connection
 
     # -- the loop -----------------------------------------------------------------------------------------
 
@@ -157,7 +158,14 @@ class StreamWorker:
                 self._status.unlink(missing_ok=True)
 
     async def _session(self, stop: threading.Event) -> None:
-        nc = await connect(self.stream, f"grafana-proxy-ingest-{self.identity.writer}")
+        self._closing = False
+        nc = await connect(
+            self.stream,
+            f"grafana-proxy-ingest-{self.identity.writer}",
+            error_cb=self._on_error,
+            disconnected_cb=self._on_disconnected,
+            reconnected_cb=self._on_reconnected,
+        )
         try:
             js = nc.jetstream()
             await ensure_stream(js, self.stream)
@@ -174,7 +182,20 @@ class StreamWorker:
             finally:
                 await self._flush_and_ack()
         finally:
+            self._closing = True  # a disconnect now is ours, not an outage
             await nc.close()
+
+    async def _on_error(self, error: Exception) -> None:
+        # nats-py reports every failed reconnect attempt here (a traceback by default, twice a second
+        # during an outage); the disconnect and the reconnect are logged once each.
+        log.debug("NATS: %s", error or type(error).__name__)
+
+    async def _on_disconnected(self) -> None:
+        if not self._closing:
+            log.warning("stream ingest: lost the connection to NATS at %s; reconnecting", self.stream.stream_url)
+
+    async def _on_reconnected(self) -> None:
+        log.info("stream ingest: reconnected to NATS at %s", self.stream.stream_url)
 
     async def _step(self, nc: NATS, js: JetStreamContext, sub: JetStreamContext.PullSubscription) -> None:
         try:

@@ -33,16 +33,15 @@ CONNECT_TIMEOUT_SECONDS = 2.0
 
 async def connect(config: StreamConfig, name: str, **options: Any) -> NATS:
     """A client that reconnects for ever in the background: an outage turns into errors on the calls
-    made during it (bounded by their timeouts), never into a process that must be restarted."""
+    made during it (bounded by their timeouts), never into a process that must be restarted. ``options``
+    go to nats-py and win over these (a short-lived client gives up instead: ``max_reconnect_attempts``)."""
+    reconnecting: dict[str, Any] = {"allow_reconnect": True, "max_reconnect_attempts": -1, "reconnect_time_wait": 0.5}
     try:
         return await nats.connect(
             servers=config.servers,
             name=name,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            allow_reconnect=True,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-            **options,
+            **(reconnecting | options),
         )
     except Exception as error:  # nats-py raises several kinds here (NoServersError, OSError, timeouts)
         raise StreamUnavailable(f"cannot reach NATS at {config.stream_url} ({error or type(error).__name__})") from None

@@ -12,6 +12,7 @@ from grafana_proxy.monitoring.config import MonitoringConfig
 from grafana_proxy.monitoring.controller import Controller
 from grafana_proxy.monitoring.projects import Planner
 from grafana_proxy.monitoring.registry import discover
+from grafana_proxy.monitoring.watermark import HELD_RETRY_MS
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 from grafana_proxy.stores.monitoring import SqlMonitoringStore
@@ -144,12 +145,17 @@ def test_the_next_pass_is_due_at_the_earliest_window_of_any_project_or_a_pending
     store = sqlite_stores.monitoring
     ctl = controller(sqlite_stores, archive_url)  # global period 10 minutes, window delay 1 minute
     started = T0 + 2 * MINUTE + DELAY
-    assert ctl._next_due(started) == T0 + 10 * MINUTE + DELAY
+    assert ctl._next_due(started, started) == T0 + 10 * MINUTE + DELAY
     configure(store, "p", 1, {"rows": None})  # a project every minute: the next pass is a minute away
-    assert ctl._next_due(started) == T0 + 3 * MINUTE + DELAY
+    assert ctl._next_due(started, started) == T0 + 3 * MINUTE + DELAY
     store.put_project(ProjectMonitoring("p", False, 1, 1))  # disabled: back to the global period
-    assert ctl._next_due(started) == T0 + 10 * MINUTE + DELAY
+    assert ctl._next_due(started, started) == T0 + 10 * MINUTE + DELAY
     store.add_batch(Batch("p", "b", "ep1", T0, T0 + 1, 1, submitted_at=started))
-    assert ctl._next_due(started) == started + DELAY  # a submitted batch does not wait for the next window
+    assert ctl._next_due(started, started) == started + DELAY  # a submitted batch does not wait for the next window
     store.mark_analysed("p", "b", started)
-    assert ctl._next_due(started) == T0 + 10 * MINUTE + DELAY
+    assert ctl._next_due(started, started) == T0 + 10 * MINUTE + DELAY
+    # The ingest watermark held back a window that the clock made due (ending at T0): look again soon.
+    assert ctl._next_due(started, T0 - MINUTE) == started + HELD_RETRY_MS
+    assert ctl._next_due(started, None) == started + HELD_RETRY_MS  # the watermark unknown
+    # Held back, but no window ends between the watermark and now: nothing to look for before the next one.
+    assert ctl._next_due(started, T0 + MINUTE) == T0 + 10 * MINUTE + DELAY

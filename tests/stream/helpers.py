@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +19,14 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from grafana_proxy.archive import read_window
+from grafana_proxy.ingest.config import IngestConfig
 from grafana_proxy.ingest.inbox import raw_record
 from grafana_proxy.settings import Settings
 from grafana_proxy.stores import schema
 from grafana_proxy.stores.base import Stores
-from grafana_proxy.stores.engine import engine_of
+from grafana_proxy.stores.engine import close_stores, engine_of, open_stores
 from grafana_proxy.stream.config import StreamConfig
+from grafana_proxy.stream.consumer import StreamWorker
 from grafana_proxy.stream.jetstream import ensure_stream
 
 NOW = int(time.time() * 1000) // 60_000 * 60_000
@@ -130,3 +137,50 @@ def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def workers(settings: Settings, count: int) -> Iterator[list[StreamWorker]]:
+    """``count`` workers in threads, each with its own stores (connections), as separate processes have."""
+    stop = threading.Event()
+    opened = [open_stores(settings) for _ in range(count)]
+    started = [
+        StreamWorker(StreamConfig.from_settings(settings), IngestConfig.from_settings(settings), stores)
+        for stores in opened
+    ]
+    threads = [threading.Thread(target=w.run, args=(stop,), daemon=True) for w in started]
+    for thread in threads:
+        thread.start()
+    try:
+        yield started
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(20)
+        for stores in opened:
+            close_stores(stores)
+
+
+def ingest_process(settings: Settings, data_dir: Path, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """A real `grafana-proxy run ingest` process on ``settings``' stream and database, writing the shared
+    archive; its output goes to ``log`` (or nowhere)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRAFANA_PROXY_")}
+    for name in (
+        "db_url",
+        "stream_url",
+        "stream_name",
+        "stream_subject_prefix",
+        "stream_consumer",
+        "stream_ack_wait_seconds",
+        "archive_batch_seconds",
+        "window_period_seconds",
+        "window_lateness_seconds",
+    ):
+        env[f"GRAFANA_PROXY_{name.upper()}"] = str(getattr(settings, name))
+    env["GRAFANA_PROXY_DATA_DIR"] = str(data_dir)
+    env["GRAFANA_PROXY_ARCHIVE_URL"] = settings.archive_location  # one shared archive
+    cli = [sys.executable, "-c", "from grafana_proxy.cli.main import app; app()", "run", "ingest"]
+    if log is None:
+        return subprocess.Popen(cli, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with log.open("ab") as out:
+        return subprocess.Popen(cli, env=env, stdout=out, stderr=subprocess.STDOUT)

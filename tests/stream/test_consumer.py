@@ -4,8 +4,6 @@ once, merge their windows in the database, archive every event, and dead-letter 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,10 +11,9 @@ import pytest
 
 from grafana_proxy.ingest.config import IngestConfig
 from grafana_proxy.model import SeriesKind, TimeRange
-from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 from grafana_proxy.stores.db import Database
-from grafana_proxy.stores.engine import close_stores, create_db_engine, open_stores
+from grafana_proxy.stores.engine import create_db_engine
 from grafana_proxy.stores.folds import SqlFoldStore
 from grafana_proxy.stream.config import StreamConfig
 from grafana_proxy.stream.consumer import StreamWorker, dead_letter_source
@@ -35,31 +32,10 @@ from tests.stream.helpers import (
     request_ids,
     settings_for,
     wait_for,
+    workers,
 )
 
 SIZE = 40
-
-
-@contextmanager
-def workers(settings: Settings, count: int) -> Iterator[list[StreamWorker]]:
-    """``count`` workers in threads, each with its own stores (connections), as separate processes have."""
-    stop = threading.Event()
-    opened = [open_stores(settings) for _ in range(count)]
-    started = [
-        StreamWorker(StreamConfig.from_settings(settings), IngestConfig.from_settings(settings), stores)
-        for stores in opened
-    ]
-    threads = [threading.Thread(target=w.run, args=(stop,), daemon=True) for w in started]
-    for thread in threads:
-        thread.start()
-    try:
-        yield started
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(20)
-        for stores in opened:
-            close_stores(stores)
 
 
 def test_two_workers_fold_every_event_once(

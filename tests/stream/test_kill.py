@@ -3,15 +3,11 @@ again: every event is still counted exactly once and archived."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from grafana_proxy.settings import Settings
 from grafana_proxy.stores.base import Stores
 from tests.stream.helpers import (
     archived,
@@ -19,6 +15,7 @@ from tests.stream.helpers import (
     buckets,
     consumer_backlog,
     expected,
+    ingest_process,
     publish,
     record,
     request_ids,
@@ -30,26 +27,6 @@ SIZE = 200
 BATCHES = 60
 
 
-def _ingest(settings: Settings, data_dir: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRAFANA_PROXY_")}
-    for name in (
-        "db_url",
-        "stream_url",
-        "stream_name",
-        "stream_subject_prefix",
-        "stream_consumer",
-        "stream_ack_wait_seconds",
-        "archive_batch_seconds",
-        "window_period_seconds",
-        "window_lateness_seconds",
-    ):
-        env[f"GRAFANA_PROXY_{name.upper()}"] = str(getattr(settings, name))
-    env["GRAFANA_PROXY_DATA_DIR"] = str(data_dir)
-    env["GRAFANA_PROXY_ARCHIVE_URL"] = settings.archive_location  # one shared archive
-    cli = [sys.executable, "-c", "from grafana_proxy.cli.main import app; app()", "run", "ingest"]
-    return subprocess.Popen(cli, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_sigkill_mid_consumption_loses_and_doubles_nothing(
     stream_settings: dict[str, str], db_url: str, stores: Stores, tmp_path: Path
@@ -58,15 +35,15 @@ def test_sigkill_mid_consumption_loses_and_doubles_nothing(
     numbers = list(range(BATCHES))
     publish(settings, [record(batch(n, SIZE)) for n in numbers])
     total = BATCHES * SIZE
-    first = _ingest(settings, tmp_path / "a")
-    second = _ingest(settings, tmp_path / "b")
+    first = ingest_process(settings, tmp_path / "a")
+    second = ingest_process(settings, tmp_path / "b")
     restarted = None
     try:
         wait_for(lambda: request_ids(stores) >= total // 4, 40, "the fold to start")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         assert request_ids(stores) < total, "killed before the end"
-        restarted = _ingest(settings, tmp_path / "a")
+        restarted = ingest_process(settings, tmp_path / "a")
         wait_for(lambda: request_ids(stores) == total and consumer_backlog(settings) == 0, 60, "the fold to finish")
     finally:
         for proc in (first, second, restarted):
