@@ -27,21 +27,29 @@ def open_ingest(runtime: Runtime) -> IngestPipeline:
 
 def run_ingest(runtime: Runtime, stop: threading.Event) -> None:
     """Fold until ``stop`` is set, then fold what is left and flush the archive. With ``stream_url`` set,
-    consume the JetStream stream instead (several such processes may run at once, on several machines)."""
-    if runtime.stream.enabled:
-        run_stream_ingest(runtime, stop)
-        return
+    consume the JetStream stream instead (several such processes may run at once, on several machines).
+    Either way, read the uploads the api role staged."""
+    uploads = UploadReader(runtime.ingest, runtime.stores, runtime.settings.data_dir / "batches")
+    uploads.start()
+    try:
+        if runtime.stream.enabled:
+            run_stream_ingest(runtime, stop)
+        else:
+            run_spool_ingest(runtime, stop)
+    finally:
+        uploads.stop()
+
+
+def run_spool_ingest(runtime: Runtime, stop: threading.Event) -> None:
+    """The one process folding the spool directory's inboxes."""
     pipeline = open_ingest(runtime)
     status = status_path(runtime.ingest.spool_dir, "ingest")
-    uploads = UploadReader(runtime.ingest, runtime.stores, runtime.settings.data_dir / "batches")
     pipeline.start()
-    uploads.start()
     log.info("ingest: folding %s into the stores", runtime.ingest.spool_dir)
     try:
         while not stop.wait(STATUS_SECONDS):
             write_status(status, _status(pipeline))
     finally:
-        uploads.stop()
         pipeline.stop()
         write_status(status, _status(pipeline))
 
