@@ -114,11 +114,14 @@ class MergedFold:
 
     # -- emitting ---------------------------------------------------------------------------------------
 
-    def emit(self, now_ms: int | None = None) -> int:
+    def emit(self, now_ms: int | None = None, ready_ms: int | None = None) -> int:
         """Write the due window points and record updates of every endpoint this process can claim; return
-        the number of points written."""
+        the number of points written. ``ready_ms``: every batch accepted before it has been folded (the
+        stream's watermark); a point is final once written, so none is written for a period ending after
+        it, whatever the clock says (a backlog would otherwise freeze partial counts)."""
         now_ms = self._clock() if now_ms is None else now_ms
-        horizon = horizon_of(now_ms, self.config.period_ms, self.config.lateness_ms)
+        until = now_ms if ready_ms is None else min(now_ms, ready_ms)
+        horizon = horizon_of(until, self.config.period_ms, self.config.lateness_ms)
         written = 0
         while True:
             marks = self._stores.folds.claim(

@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ from grafana_proxy.observability.status import write_status
 from grafana_proxy.stores.base import Stores
 from grafana_proxy.stream.config import StreamConfig
 from grafana_proxy.stream.jetstream import connect, ensure_stream
+from grafana_proxy.stream.watermark import oldest_stored
 
 log = logging.getLogger(__name__)
 FETCH_MESSAGES = 20
@@ -220,7 +222,7 @@ class StreamWorker:
             for msg in self._held:
                 await msg.in_progress()
         if self._due("emit", self.ingest.window_period_seconds):
-            await self._guarded(self.fold.emit)
+            await self._emit(js)
         if self._due("replay", REPLAY_SECONDS):
             await self._replay(js)
         if self._due("prune", PRUNE_SECONDS):
@@ -231,6 +233,16 @@ class StreamWorker:
             except Exception as error:  # a report only: NATS down shows as the last value
                 log.debug("consumer info: %s", error)
             self._write_status()
+
+    async def _emit(self, js: JetStreamContext) -> None:
+        """Window points up to the stream's watermark: the acceptance time of the oldest batch still in
+        the stream (this process's held ones included: they are acknowledged after the archive flush)."""
+        try:
+            ready = await oldest_stored(js, self.stream.stream_name)
+        except Exception as error:  # NATS does not answer: no point is written on a guess; next period
+            log.debug("stream watermark: %s", error)
+            return
+        await self._guarded(partial(self.fold.emit, None, ready))
 
     async def _guarded(self, work: Any) -> None:
         """Background work whose failure (the database down) only delays it."""

@@ -15,6 +15,7 @@ import asyncio
 import logging
 from datetime import datetime
 
+from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from grafana_proxy.stream.config import StreamConfig
@@ -55,22 +56,27 @@ class JetStreamWatermark:
         # One more try per server, then the question fails: the next pass asks again.
         nc = await connect(self.config, "grafana-proxy-controller-watermark", error_cb=_quiet, max_reconnect_attempts=1)
         try:
-            js = nc.jetstream()
-            for _ in range(ATTEMPTS):
-                try:
-                    state = (await js.stream_info(self.config.stream_name)).state
-                except NotFoundError:
-                    return None
-                if not state.messages:
-                    return None
-                try:
-                    stored = (await js.get_msg(self.config.stream_name, state.first_seq)).time
-                except NotFoundError:
-                    continue  # acknowledged meanwhile: the next one is the oldest now
-                return None if stored is None else _epoch_ms(stored)
-            raise StreamUnavailable(f"the first message of stream {self.config.stream_name} kept moving")
+            return await oldest_stored(nc.jetstream(), self.config.stream_name)
         finally:
             await nc.close()
+
+
+async def oldest_stored(js: JetStreamContext, stream_name: str) -> int | None:
+    """Epoch ms at which the oldest message still in ``stream_name`` was stored; None when it is empty
+    (or not made yet). Raises what nats-py raises when NATS does not answer."""
+    for _ in range(ATTEMPTS):
+        try:
+            state = (await js.stream_info(stream_name)).state
+        except NotFoundError:
+            return None
+        if not state.messages:
+            return None
+        try:
+            stored = (await js.get_msg(stream_name, state.first_seq)).time
+        except NotFoundError:
+            continue  # acknowledged meanwhile: the next one is the oldest now
+        return None if stored is None else _epoch_ms(stored)
+    raise StreamUnavailable(f"the first message of stream {stream_name} kept moving")
 
 
 async def _quiet(error: Exception) -> None:
